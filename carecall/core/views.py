@@ -1,0 +1,20 @@
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """For load balancers and the demo launcher: is this process up and can it reach its database?"""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError as error:
+        return JsonResponse(
+            {"status": "error", "database": "unreachable", "reason": type(error).__name__},
+            status=503,
+        )
+    return JsonResponse({"status": "ok", "database": "ok"})

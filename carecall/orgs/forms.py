@@ -1,0 +1,42 @@
+import zoneinfo
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from carecall.core.currencies import CURRENCY_CHOICES
+from carecall.orgs.models import Role
+
+TIMEZONE_CHOICES = [(tz, tz.replace("_", " ")) for tz in sorted(zoneinfo.available_timezones())]
+
+
+class ClinicForm(forms.Form):
+    name = forms.CharField(label=_("Clinic name"), max_length=120)
+    timezone = forms.ChoiceField(label=_("Time zone"), choices=TIMEZONE_CHOICES, initial="Australia/Sydney")
+    currency = forms.ChoiceField(label=_("Currency"), choices=CURRENCY_CHOICES, initial="AUD")
+
+
+class OrganisationForm(forms.Form):
+    name = forms.CharField(label=_("Organisation name"), max_length=120)
+    admin_email = forms.EmailField(
+        label=_("First organisation admin's email"),
+        help_text=_("They get an invitation to set up the organisation."),
+    )
+
+
+class InviteClinicMemberForm(forms.Form):
+    email = forms.EmailField(label=_("Email"))
+    role = forms.ChoiceField(
+        label=_("Role"),
+        choices=[(Role.CLINICIAN, Role.CLINICIAN.label), (Role.CLINIC_ADMIN, Role.CLINIC_ADMIN.label)],
+    )
+
+
+class InviteOrgAdminForm(forms.Form):
+    email = forms.EmailField(label=_("Email"))
+
+
+class ChangeRoleForm(forms.Form):
+    role = forms.ChoiceField(
+        label=_("Role"),
+        choices=[(Role.CLINICIAN, Role.CLINICIAN.label), (Role.CLINIC_ADMIN, Role.CLINIC_ADMIN.label)],
+    )

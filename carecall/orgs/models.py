@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from carecall.core.currencies import CURRENCY_CHOICES
+from carecall.core.models import TimestampedModel
+
+
+class Role(models.TextChoices):
+    ORG_ADMIN = "org_admin", _("Organisation admin")
+    CLINIC_ADMIN = "clinic_admin", _("Clinic admin")
+    CLINICIAN = "clinician", _("Clinician")
+
+
+CLINIC_ROLES = (Role.CLINIC_ADMIN, Role.CLINICIAN)
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("%(value)s is not a known time zone."), params={"value": value})
+
+
+class Organisation(TimestampedModel):
+    name = models.CharField(_("name"), max_length=120)
+    slug = models.SlugField(_("short name"), max_length=60, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def default_waiting_area() -> dict[str, object]:
+    # Filled in by the video-call work (opening hours, message, required fields).
+    return {}
+
+
+class Clinic(TimestampedModel):
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="clinics")
+    name = models.CharField(_("name"), max_length=120)
+    # Public: the patients' entry link is /c/<slug>.
+    slug = models.SlugField(_("link name"), max_length=60, unique=True)
+    timezone = models.CharField(
+        _("time zone"), max_length=64, default="Australia/Sydney", validators=[validate_timezone]
+    )
+    currency = models.CharField(
+        _("currency"), max_length=3, choices=CURRENCY_CHOICES, default="AUD"
+    )
+    waiting_area = models.JSONField(_("waiting area settings"), default=default_waiting_area)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(TimestampedModel):
+    """A person's role in one place: the organisation as a whole (org admins) or one clinic."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="memberships"
+    )
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.CASCADE, null=True, blank=True, related_name="memberships"
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+
+    class Meta:
+        constraints = [
+            # One row per user and place (NULL clinics are distinct in SQL, hence two constraints).
+            models.UniqueConstraint(
+                fields=["user", "organisation"],
+                condition=Q(clinic__isnull=True),
+                name="membership_one_per_user_and_organisation",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "clinic"],
+                condition=Q(clinic__isnull=False),
+                name="membership_one_per_user_and_clinic",
+            ),
+            # Org admins hold the organisation; clinic admins and clinicians hold one clinic.
+            models.CheckConstraint(
+                condition=(Q(role="org_admin") & Q(clinic__isnull=True))
+                | (Q(role__in=["clinic_admin", "clinician"]) & Q(clinic__isnull=False)),
+                name="membership_role_matches_place",
+            ),
+        ]
+        indexes = [models.Index(fields=["clinic", "role"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()} of {self.clinic or self.organisation}"

@@ -1,0 +1,333 @@
+"""Pages for organisations, clinics and their members. Thin: parse, call a service, render."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.forms import Form
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from carecall.accounts.models import Invitation, User
+from carecall.accounts.services import invitation_create, invitation_revoke
+from carecall.core.errors import ServiceError
+from carecall.orgs import selectors, services
+from carecall.orgs.access import (
+    MANAGERS,
+    clinic_for_user,
+    clinic_membership_for_user,
+    operator_required,
+    organisation_for_user,
+    organisation_membership_for_user,
+)
+from carecall.orgs.forms import (
+    ChangeRoleForm,
+    ClinicForm,
+    InviteClinicMemberForm,
+    InviteOrgAdminForm,
+    OrganisationForm,
+)
+from carecall.orgs.models import Role
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def _form_error(form: Form, error: ServiceError) -> None:
+    form.add_error(error.field if error.field in form.fields else None, error.message)
+
+
+@login_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "orgs/home.html", {"organisations": selectors.home_for_user(_user(request))})
+
+
+@login_required
+@require_GET
+def organisation_detail(request: HttpRequest, organisation_id: int) -> HttpResponse:
+    organisation = organisation_for_user(_user(request), organisation_id)
+    return render(
+        request,
+        "orgs/organisation_detail.html",
+        {
+            "organisation": organisation,
+            "clinics": organisation.clinics.order_by("name"),
+            "admins": selectors.organisation_admins(organisation),
+            "invitations": selectors.pending_invitations(organisation, clinic=None),
+            "invite_form": InviteOrgAdminForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def organisation_invite(request: HttpRequest, organisation_id: int) -> HttpResponse:
+    organisation = organisation_for_user(_user(request), organisation_id)
+    form = InviteOrgAdminForm(request.POST)
+    if form.is_valid():
+        try:
+            invitation_create(
+                actor=_user(request),
+                organisation=organisation,
+                clinic=None,
+                email=form.cleaned_data["email"],
+                role=Role.ORG_ADMIN,
+            )
+        except ServiceError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, _("Invitation sent to %(email)s.") % form.cleaned_data)
+            return redirect("orgs:organisation", organisation_id=organisation.pk)
+    return render(
+        request,
+        "orgs/organisation_detail.html",
+        {
+            "organisation": organisation,
+            "clinics": organisation.clinics.order_by("name"),
+            "admins": selectors.organisation_admins(organisation),
+            "invitations": selectors.pending_invitations(organisation, clinic=None),
+            "invite_form": form,
+        },
+        status=400,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def organisation_admin_remove(
+    request: HttpRequest, organisation_id: int, membership_id: int
+) -> HttpResponse:
+    organisation, membership = organisation_membership_for_user(
+        _user(request), organisation_id, membership_id
+    )
+    if request.method == "POST":
+        try:
+            services.membership_remove(actor=_user(request), membership=membership)
+        except ServiceError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("%(name)s is no longer an organisation admin.") % {"name": membership.user.get_full_name()})
+            if membership.user_id == request.user.pk:
+                return redirect("orgs:home")
+        return redirect("orgs:organisation", organisation_id=organisation.pk)
+    return render(
+        request, "orgs/membership_remove.html", {"membership": membership, "place": organisation}
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def clinic_create(request: HttpRequest, organisation_id: int) -> HttpResponse:
+    organisation = organisation_for_user(_user(request), organisation_id)
+    form = ClinicForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            clinic = services.clinic_create(actor=_user(request), organisation=organisation, **form.cleaned_data)
+        except ServiceError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, _("%(name)s is open. You are its first clinic admin.") % {"name": clinic.name})
+            return redirect("orgs:clinic", clinic_id=clinic.pk)
+    return render(
+        request,
+        "orgs/clinic_form.html",
+        {"form": form, "organisation": organisation, "clinic": None},
+        status=400 if form.is_bound else 200,
+    )
+
+
+@login_required
+@require_GET
+def clinic_detail(request: HttpRequest, clinic_id: int) -> HttpResponse:
+    access = clinic_for_user(_user(request), clinic_id)
+    return render(request, "orgs/clinic_detail.html", {"access": access, "clinic": access.clinic})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def clinic_edit(request: HttpRequest, clinic_id: int) -> HttpResponse:
+    access = clinic_for_user(_user(request), clinic_id, roles=MANAGERS)
+    clinic = access.clinic
+    initial = {"name": clinic.name, "timezone": clinic.timezone, "currency": clinic.currency}
+    form = ClinicForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.clinic_update(actor=_user(request), clinic=clinic, **form.cleaned_data)
+        except ServiceError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, _("Clinic details saved."))
+            return redirect("orgs:clinic", clinic_id=clinic.pk)
+    return render(
+        request,
+        "orgs/clinic_form.html",
+        {"form": form, "organisation": clinic.organisation, "clinic": clinic},
+        status=400 if form.is_bound else 200,
+    )
+
+
+def _members_page(
+    request: HttpRequest, clinic_id: int, invite_form: InviteClinicMemberForm, status: int = 200
+) -> HttpResponse:
+    access = clinic_for_user(_user(request), clinic_id, roles=MANAGERS)
+    members = [
+        (m, ChangeRoleForm(initial={"role": m.role}, prefix=f"m{m.pk}"))
+        for m in selectors.clinic_members(access.clinic)
+    ]
+    return render(
+        request,
+        "orgs/clinic_members.html",
+        {
+            "access": access,
+            "clinic": access.clinic,
+            "members": members,
+            "invitations": selectors.pending_invitations(access.clinic.organisation, clinic=access.clinic),
+            "invite_form": invite_form,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_GET
+def clinic_members(request: HttpRequest, clinic_id: int) -> HttpResponse:
+    return _members_page(request, clinic_id, InviteClinicMemberForm())
+
+
+@login_required
+@require_POST
+def clinic_invite(request: HttpRequest, clinic_id: int) -> HttpResponse:
+    access = clinic_for_user(_user(request), clinic_id, roles=MANAGERS)
+    form = InviteClinicMemberForm(request.POST)
+    if form.is_valid():
+        try:
+            invitation_create(
+                actor=_user(request),
+                organisation=access.clinic.organisation,
+                clinic=access.clinic,
+                email=form.cleaned_data["email"],
+                role=Role(form.cleaned_data["role"]),
+            )
+        except ServiceError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, _("Invitation sent to %(email)s.") % form.cleaned_data)
+            return redirect("orgs:clinic_members", clinic_id=clinic_id)
+    return _members_page(request, clinic_id, form, status=400)
+
+
+@login_required
+@require_POST
+def clinic_member_role(request: HttpRequest, clinic_id: int, membership_id: int) -> HttpResponse:
+    _access, membership = clinic_membership_for_user(_user(request), clinic_id, membership_id)
+    form = ChangeRoleForm(request.POST, prefix=f"m{membership.pk}")
+    if not form.is_valid():
+        messages.error(request, _("Choose clinic admin or clinician."))
+        return redirect("orgs:clinic_members", clinic_id=clinic_id)
+    try:
+        services.membership_change_role(
+            actor=_user(request), membership=membership, role=Role(form.cleaned_data["role"])
+        )
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("%(name)s is now %(role)s.")
+            % {"name": membership.user.get_full_name(), "role": Role(form.cleaned_data["role"]).label.lower()},
+        )
+    return redirect("orgs:clinic_members", clinic_id=clinic_id)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def clinic_member_remove(request: HttpRequest, clinic_id: int, membership_id: int) -> HttpResponse:
+    access, membership = clinic_membership_for_user(_user(request), clinic_id, membership_id)
+    if request.method == "POST":
+        try:
+            services.membership_remove(actor=_user(request), membership=membership)
+        except ServiceError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                _("%(name)s was removed from %(clinic)s.")
+                % {"name": membership.user.get_full_name(), "clinic": access.clinic},
+            )
+            if membership.user_id == request.user.pk and not access.is_org_admin:
+                return redirect("orgs:home")
+        return redirect("orgs:clinic_members", clinic_id=clinic_id)
+    return render(
+        request, "orgs/membership_remove.html", {"membership": membership, "place": access.clinic}
+    )
+
+
+@login_required
+@require_POST
+def invitation_withdraw(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    try:
+        invitation = Invitation.objects.select_related("organisation", "clinic").get(pk=invitation_id)
+    except Invitation.DoesNotExist:
+        raise Http404 from None
+    # Reaching the place decides 404 / 403 exactly as for the place's own pages.
+    if invitation.clinic_id is not None:
+        clinic_for_user(_user(request), invitation.clinic_id, roles=MANAGERS)
+    else:
+        organisation_for_user(_user(request), invitation.organisation_id)
+    with transaction.atomic():
+        invitation_revoke(actor=_user(request), invitation=invitation)
+    messages.success(request, _("The invitation to %(email)s was withdrawn.") % {"email": invitation.email})
+    if invitation.clinic_id is not None:
+        return redirect("orgs:clinic_members", clinic_id=invitation.clinic_id)
+    return redirect("orgs:organisation", organisation_id=invitation.organisation_id)
+
+
+@login_required
+@require_GET
+def operator_organisations(request: HttpRequest) -> HttpResponse:
+    operator_required(_user(request))
+    return render(
+        request,
+        "orgs/operator_organisations.html",
+        {"organisations": selectors.organisations_for_operator(), "form": OrganisationForm()},
+    )
+
+
+@login_required
+@require_POST
+def operator_organisation_create(request: HttpRequest) -> HttpResponse:
+    operator_required(_user(request))
+    form = OrganisationForm(request.POST)
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                organisation = services.organisation_create(actor=_user(request), name=form.cleaned_data["name"])
+                invitation_create(
+                    actor=_user(request),
+                    organisation=organisation,
+                    clinic=None,
+                    email=form.cleaned_data["admin_email"],
+                    role=Role.ORG_ADMIN,
+                )
+        except ServiceError as error:
+            _form_error(form, error)
+        else:
+            messages.success(
+                request,
+                _("%(org)s was created and %(email)s was invited as its organisation admin.")
+                % {"org": organisation.name, "email": form.cleaned_data["admin_email"]},
+            )
+            return redirect("orgs:operator_organisations")
+    return render(
+        request,
+        "orgs/operator_organisations.html",
+        {"organisations": selectors.organisations_for_operator(), "form": form},
+        status=400,
+    )

@@ -1,0 +1,20 @@
+"""Settings for the test suite: the production settings with test-only speed-ups."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-" + "k" * 60)
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+os.environ.setdefault("HTTPS", "false")
+os.environ.setdefault("EMAIL_URL", "memory:")
+os.environ.setdefault("SITE_URL", "http://testserver")
+
+from config.settings import *  # noqa: E402,F403
+
+# Argon2 is deliberately slow; the tests check behaviour, not hashing cost.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # noqa: S303
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from carecall.core.views import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("accounts/", include("carecall.accounts.urls")),
+    path("operator/django-admin/", admin.site.urls),
+    path("", include("carecall.orgs.urls")),
+]
+
