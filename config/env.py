@@ -28,7 +28,9 @@ def _raw(name: str, environ: Mapping[str, str] | None) -> str | None:
     return None if value is None else value.strip()
 
 
-def env_str(name: str, default: str | None = None, *, environ: Mapping[str, str] | None = None) -> str:
+def env_str(
+    name: str, default: str | None = None, *, environ: Mapping[str, str] | None = None
+) -> str:
     value = _raw(name, environ)
     if value is None or value == "":
         if default is None:
@@ -89,13 +91,11 @@ def env_list(
 
 
 def database_from_url(name: str, url: str, *, base_dir: Path) -> dict[str, object]:
-    """Turn `sqlite:///path` or `postgres://user:pass@host:port/db` into a Django DATABASES entry."""
+    """Turn `sqlite:///path` or `postgres://user:pass@host:port/db` into a DATABASES entry."""
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
         path = unquote(parts.path)
-        if path.startswith("//"):  # sqlite:////abs/path
-            path = path[1:]
-        elif path.startswith("/"):  # sqlite:///relative/path
+        if path.startswith("//") or path.startswith("/"):  # sqlite:////abs/path
             path = path[1:]
         if not path:
             raise EnvError(f"{name} must name a SQLite file, e.g. sqlite:///var/carecall.sqlite3")
@@ -166,9 +166,7 @@ def email_from_url(name: str, url: str, *, base_dir: Path) -> EmailConfig:
         )
     if parts.scheme == "file":
         path = unquote(parts.path)
-        if path.startswith("//"):
-            path = path[1:]
-        elif path.startswith("/"):
+        if path.startswith("//") or path.startswith("/"):
             path = path[1:]
         folder = Path(path) if Path(path).is_absolute() else base_dir / path
         return EmailConfig(

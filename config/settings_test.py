@@ -8,10 +8,10 @@ os.environ.setdefault("HTTPS", "false")
 os.environ.setdefault("EMAIL_URL", "memory:")
 os.environ.setdefault("SITE_URL", "http://testserver")
 
-from config.settings import *  # noqa: E402,F403
+from config.settings import *  # noqa: F403
 
 # Argon2 is deliberately slow; the tests check behaviour, not hashing cost.
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # noqa: S303
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

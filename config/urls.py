@@ -9,4 +9,3 @@ urlpatterns = [
     path("operator/django-admin/", admin.site.urls),
     path("", include("carecall.orgs.urls")),
 ]
-

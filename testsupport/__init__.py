@@ -1,1 +1,1 @@
-"""Helpers shared by the project's test suites (CareCall's, stripe_sandbox's and the browser tests)."""
+"""Helpers shared by the test suites (CareCall's, stripe_sandbox's and the browser tests)."""

@@ -5,10 +5,13 @@ from django.utils.translation import gettext_lazy as _
 
 class SignInForm(AuthenticationForm):
     username = forms.EmailField(
-        label=_("Email"), widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True})
+        label=_("Email"),
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
     error_messages = {
-        "invalid_login": _("That email and password do not match an account. Check both and try again."),
+        "invalid_login": _(
+            "That email and password do not match an account. Check both and try again."
+        ),
         "inactive": _("This account is switched off. Ask your organisation admin."),
     }
 

@@ -137,14 +137,17 @@ class InvitationProblem(Exception):
 
 
 def invitation_for_token(raw_token: str) -> Invitation:
-    """The pending invitation behind a link, or an InvitationProblem saying what is wrong with it."""
+    """The pending invitation behind a link, or an InvitationProblem saying what is wrong."""
     try:
         invitation = Invitation.objects.select_related("organisation", "clinic").get(
             token_hash=token_hash(raw_token)
         )
     except Invitation.DoesNotExist:
         raise InvitationProblem(
-            _("This invitation link is not valid. Check that you copied all of it, or ask for a new one."),
+            _(
+                "This invitation link is not valid. "
+                "Check that you copied all of it, or ask for a new one."
+            ),
             404,
         ) from None
     if invitation.accepted_at is not None:
@@ -153,7 +156,8 @@ def invitation_for_token(raw_token: str) -> Invitation:
         )
     if invitation.revoked_at is not None:
         raise InvitationProblem(
-            _("This invitation was withdrawn or replaced by a newer one. Use the latest email."), 410
+            _("This invitation was withdrawn or replaced by a newer one. Use the latest email."),
+            410,
         )
     if invitation.expires_at <= timezone.now():
         raise InvitationProblem(
@@ -173,8 +177,10 @@ def invitation_accept(
     """Accept an invitation: as the signed-in invitee, or by creating their account."""
     invitation = invitation_for_token(raw_token)
     # Lock it so that two clicks cannot both use it.
-    invitation = Invitation.objects.select_for_update().select_related("organisation", "clinic").get(
-        pk=invitation.pk
+    invitation = (
+        Invitation.objects.select_for_update()
+        .select_related("organisation", "clinic")
+        .get(pk=invitation.pk)
     )
     if invitation.accepted_at is not None:
         raise InvitationProblem(_("This invitation has already been used."), 410)

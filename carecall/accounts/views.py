@@ -54,9 +54,12 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         inv = invitation_for_token(token)
     except InvitationProblem as problem:
         return render(
-            request, "accounts/invitation_problem.html", {"problem": problem.message}, status=problem.status
+            request,
+            "accounts/invitation_problem.html",
+            {"problem": problem.message},
+            status=problem.status,
         )
-    user: User | None = request.user if request.user.is_authenticated else None  # type: ignore[assignment]
+    user: User | None = request.user if request.user.is_authenticated else None
     existing = user is None and User.objects.filter(email=inv.email).exists()
     form = AcceptInvitationForm(request.POST if request.method == "POST" and user is None else None)
     context = {

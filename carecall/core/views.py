@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """For load balancers and the demo launcher: is this process up and can it reach its database?"""
+    """For load balancers and the demo launcher: is the process up, can it reach its database?"""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")

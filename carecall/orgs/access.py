@@ -60,7 +60,9 @@ def organisation_for_user(
         raise Http404
     held = {Role(m.role) for m in memberships}
     if not held & set(roles):
-        raise PermissionDenied(_("Only organisation admins of %(org)s can do this.") % {"org": organisation})
+        raise PermissionDenied(
+            _("Only organisation admins of %(org)s can do this.") % {"org": organisation}
+        )
     return organisation
 
 

@@ -28,10 +28,10 @@ ORG_ADMIN = DemoPerson(
 CLINIC_ADMIN = DemoPerson(
     "clinic_admin", "hannah@demo-health.test", "Hannah Brooks", "Clinic admin, Harbour GP"
 )
-CLINICIAN = DemoPerson("clinician", "chris@demo-health.test", "Dr Chris Lee", "Clinician, Harbour GP")
-PHYSIO = DemoPerson(
-    "physio", "nina@demo-health.test", "Nina Patel", "Clinician, Northside Physio"
+CLINICIAN = DemoPerson(
+    "clinician", "chris@demo-health.test", "Dr Chris Lee", "Clinician, Harbour GP"
 )
+PHYSIO = DemoPerson("physio", "nina@demo-health.test", "Nina Patel", "Clinician, Northside Physio")
 DEMO_PEOPLE = [OPERATOR, ORG_ADMIN, CLINIC_ADMIN, CLINICIAN, PHYSIO]
 
 

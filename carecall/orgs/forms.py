@@ -11,7 +11,9 @@ TIMEZONE_CHOICES = [(tz, tz.replace("_", " ")) for tz in sorted(zoneinfo.availab
 
 class ClinicForm(forms.Form):
     name = forms.CharField(label=_("Clinic name"), max_length=120)
-    timezone = forms.ChoiceField(label=_("Time zone"), choices=TIMEZONE_CHOICES, initial="Australia/Sydney")
+    timezone = forms.ChoiceField(
+        label=_("Time zone"), choices=TIMEZONE_CHOICES, initial="Australia/Sydney"
+    )
     currency = forms.ChoiceField(label=_("Currency"), choices=CURRENCY_CHOICES, initial="AUD")
 
 
@@ -27,7 +29,10 @@ class InviteClinicMemberForm(forms.Form):
     email = forms.EmailField(label=_("Email"))
     role = forms.ChoiceField(
         label=_("Role"),
-        choices=[(Role.CLINICIAN, Role.CLINICIAN.label), (Role.CLINIC_ADMIN, Role.CLINIC_ADMIN.label)],
+        choices=[
+            (Role.CLINICIAN, Role.CLINICIAN.label),
+            (Role.CLINIC_ADMIN, Role.CLINIC_ADMIN.label),
+        ],
     )
 
 
@@ -38,5 +43,8 @@ class InviteOrgAdminForm(forms.Form):
 class ChangeRoleForm(forms.Form):
     role = forms.ChoiceField(
         label=_("Role"),
-        choices=[(Role.CLINICIAN, Role.CLINICIAN.label), (Role.CLINIC_ADMIN, Role.CLINIC_ADMIN.label)],
+        choices=[
+            (Role.CLINICIAN, Role.CLINICIAN.label),
+            (Role.CLINIC_ADMIN, Role.CLINIC_ADMIN.label),
+        ],
     )

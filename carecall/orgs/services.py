@@ -1,4 +1,4 @@
-"""Changes to organisations, clinics and memberships. Every rule about who may change what lives here."""
+"""Changes to organisations, clinics and memberships, and the rules on who may make them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,14 @@ from carecall.accounts.models import User
 from carecall.core.currencies import CURRENCIES
 from carecall.core.errors import ServiceError
 from carecall.orgs.access import clinic_for_user, organisation_for_user
-from carecall.orgs.models import CLINIC_ROLES, Clinic, Membership, Organisation, Role, validate_timezone
+from carecall.orgs.models import (
+    CLINIC_ROLES,
+    Clinic,
+    Membership,
+    Organisation,
+    Role,
+    validate_timezone,
+)
 
 
 def _unique_slug(model: type[Organisation] | type[Clinic], name: str) -> str:
@@ -64,7 +71,9 @@ def clinic_create(
     return clinic
 
 
-def clinic_update(*, actor: User, clinic: Clinic, name: str, timezone: str, currency: str) -> Clinic:
+def clinic_update(
+    *, actor: User, clinic: Clinic, name: str, timezone: str, currency: str
+) -> Clinic:
     clinic_for_user(actor, clinic.pk, roles=(Role.ORG_ADMIN, Role.CLINIC_ADMIN))
     clinic.name = _check_clinic_fields(name=name, timezone=timezone, currency=currency)
     clinic.timezone = timezone
@@ -132,9 +141,7 @@ def _keep_an_admin(membership: Membership) -> None:
                 % {"org": membership.organisation}
             )
     elif membership.role == Role.CLINIC_ADMIN:
-        others = Membership.objects.filter(
-            clinic_id=membership.clinic_id, role=Role.CLINIC_ADMIN
-        )
+        others = Membership.objects.filter(clinic_id=membership.clinic_id, role=Role.CLINIC_ADMIN)
         if not others.exclude(pk=membership.pk).exists():
             raise ServiceError(
                 _(

@@ -7,7 +7,9 @@ app_name = "orgs"
 urlpatterns = [
     path("", views.home, name="home"),
     path("orgs/<int:organisation_id>/", views.organisation_detail, name="organisation"),
-    path("orgs/<int:organisation_id>/invite/", views.organisation_invite, name="organisation_invite"),
+    path(
+        "orgs/<int:organisation_id>/invite/", views.organisation_invite, name="organisation_invite"
+    ),
     path(
         "orgs/<int:organisation_id>/admins/<int:membership_id>/remove/",
         views.organisation_admin_remove,

@@ -46,7 +46,9 @@ def _form_error(form: Form, error: ServiceError) -> None:
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "orgs/home.html", {"organisations": selectors.home_for_user(_user(request))})
+    return render(
+        request, "orgs/home.html", {"organisations": selectors.home_for_user(_user(request))}
+    )
 
 
 @login_required
@@ -113,7 +115,11 @@ def organisation_admin_remove(
         except ServiceError as error:
             messages.error(request, error.message)
         else:
-            messages.success(request, _("%(name)s is no longer an organisation admin.") % {"name": membership.user.get_full_name()})
+            messages.success(
+                request,
+                _("%(name)s is no longer an organisation admin.")
+                % {"name": membership.user.get_full_name()},
+            )
             if membership.user_id == request.user.pk:
                 return redirect("orgs:home")
         return redirect("orgs:organisation", organisation_id=organisation.pk)
@@ -129,11 +135,16 @@ def clinic_create(request: HttpRequest, organisation_id: int) -> HttpResponse:
     form = ClinicForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            clinic = services.clinic_create(actor=_user(request), organisation=organisation, **form.cleaned_data)
+            clinic = services.clinic_create(
+                actor=_user(request), organisation=organisation, **form.cleaned_data
+            )
         except ServiceError as error:
             _form_error(form, error)
         else:
-            messages.success(request, _("%(name)s is open. You are its first clinic admin.") % {"name": clinic.name})
+            messages.success(
+                request,
+                _("%(name)s is open. You are its first clinic admin.") % {"name": clinic.name},
+            )
             return redirect("orgs:clinic", clinic_id=clinic.pk)
     return render(
         request,
@@ -188,7 +199,9 @@ def _members_page(
             "access": access,
             "clinic": access.clinic,
             "members": members,
-            "invitations": selectors.pending_invitations(access.clinic.organisation, clinic=access.clinic),
+            "invitations": selectors.pending_invitations(
+                access.clinic.organisation, clinic=access.clinic
+            ),
             "invite_form": invite_form,
         },
         status=status,
@@ -241,7 +254,10 @@ def clinic_member_role(request: HttpRequest, clinic_id: int, membership_id: int)
         messages.success(
             request,
             _("%(name)s is now %(role)s.")
-            % {"name": membership.user.get_full_name(), "role": Role(form.cleaned_data["role"]).label.lower()},
+            % {
+                "name": membership.user.get_full_name(),
+                "role": Role(form.cleaned_data["role"]).label.lower(),
+            },
         )
     return redirect("orgs:clinic_members", clinic_id=clinic_id)
 
@@ -273,7 +289,9 @@ def clinic_member_remove(request: HttpRequest, clinic_id: int, membership_id: in
 @require_POST
 def invitation_withdraw(request: HttpRequest, invitation_id: int) -> HttpResponse:
     try:
-        invitation = Invitation.objects.select_related("organisation", "clinic").get(pk=invitation_id)
+        invitation = Invitation.objects.select_related("organisation", "clinic").get(
+            pk=invitation_id
+        )
     except Invitation.DoesNotExist:
         raise Http404 from None
     # Reaching the place decides 404 / 403 exactly as for the place's own pages.
@@ -283,7 +301,9 @@ def invitation_withdraw(request: HttpRequest, invitation_id: int) -> HttpRespons
         organisation_for_user(_user(request), invitation.organisation_id)
     with transaction.atomic():
         invitation_revoke(actor=_user(request), invitation=invitation)
-    messages.success(request, _("The invitation to %(email)s was withdrawn.") % {"email": invitation.email})
+    messages.success(
+        request, _("The invitation to %(email)s was withdrawn.") % {"email": invitation.email}
+    )
     if invitation.clinic_id is not None:
         return redirect("orgs:clinic_members", clinic_id=invitation.clinic_id)
     return redirect("orgs:organisation", organisation_id=invitation.organisation_id)
@@ -308,7 +328,9 @@ def operator_organisation_create(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             with transaction.atomic():
-                organisation = services.organisation_create(actor=_user(request), name=form.cleaned_data["name"])
+                organisation = services.organisation_create(
+                    actor=_user(request), name=form.cleaned_data["name"]
+                )
                 invitation_create(
                     actor=_user(request),
                     organisation=organisation,

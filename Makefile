@@ -1,0 +1,36 @@
+# The two commands: `make demo` and `make test`. Each sets itself up on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: demo test lint typecheck pytest pytest-postgres clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+demo: $(STAMP)
+	$(BIN)/carecall demo
+
+test: $(STAMP) lint typecheck pytest pytest-postgres
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy .
+
+pytest: $(STAMP)
+	$(BIN)/pytest -q
+
+# The suite again on PostgreSQL (a throwaway cluster when DATABASE_URL is not set); browser
+# tests ran in the first pass.
+pytest-postgres: $(STAMP)
+	$(BIN)/python -m testsupport.postgres -- $(BIN)/pytest -q -m "not browser"
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,233 @@
+"""Invitations: sending, accepting (new and existing accounts), and every bad link."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.core.exceptions import PermissionDenied
+from django.urls import reverse
+from django.utils import timezone
+
+from carecall.accounts.models import Invitation, User
+from carecall.accounts.services import invitation_create
+from carecall.core.errors import ServiceError
+from carecall.orgs.models import Membership, Role
+from conftest import World, client_for
+
+
+def _invite(
+    world: World, capture, email: str = "new@example.test", role: Role = Role.CLINICIAN
+) -> str:
+    with capture(execute=True):
+        invitation_create(
+            actor=world.clinic_admin,
+            organisation=world.organisation,
+            clinic=world.harbour,
+            email=email,
+            role=role,
+        )
+    body = str(mail.outbox[-1].body)
+    match = re.search(r"http://testserver(/accounts/invitations/[^/\s]+/)", body)
+    assert match, body
+    return match.group(1)
+
+
+def test_new_person_accepts_by_creating_an_account_and_lands_on_home(
+    world: World, django_capture_on_commit_callbacks
+) -> None:
+    link = _invite(world, django_capture_on_commit_callbacks)
+    client = client_for(None)
+    page = client.get(link)
+    assert page.status_code == 200
+    assert "Create your account" in page.content.decode()
+    response = client.post(
+        link,
+        {
+            "full_name": "Nadia New",
+            "password": "correct horse battery",
+            "password_again": "correct horse battery",
+        },
+    )
+    assert response.status_code == 302 and response["Location"] == reverse("orgs:home")
+    user = User.objects.get(email="new@example.test")
+    assert user.full_name == "Nadia New"
+    assert user.check_password("correct horse battery")
+    assert Membership.objects.get(user=user).role == Role.CLINICIAN
+    home = client.get(reverse("orgs:home")).content.decode()
+    assert "Harbour GP" in home
+
+
+def test_existing_account_must_sign_in_then_accepts_and_gains_the_membership(
+    world: World, django_capture_on_commit_callbacks
+) -> None:
+    link = _invite(world, django_capture_on_commit_callbacks, email=world.other_clinician.email)
+    page = client_for(None).get(link).content.decode()
+    assert "Sign in to accept" in page
+    client = client_for(world.other_clinician)
+    assert client.post(link).status_code == 302
+    assert world.membership(world.other_clinician, world.harbour).role == Role.CLINICIAN
+    # Their other clinic is untouched.
+    assert world.membership(world.other_clinician, world.northside).role == Role.CLINICIAN
+
+
+def test_signed_in_as_someone_else_cannot_accept(
+    world: World, django_capture_on_commit_callbacks
+) -> None:
+    link = _invite(world, django_capture_on_commit_callbacks)
+    client = client_for(world.clinician)
+    assert "You are signed in as someone else" in client.get(link).content.decode()
+    client.post(link)
+    assert not User.objects.filter(email="new@example.test").exists()
+    assert Invitation.objects.get().accepted_at is None
+
+
+def test_a_used_invitation_cannot_be_used_again(
+    world: World, django_capture_on_commit_callbacks
+) -> None:
+    link = _invite(world, django_capture_on_commit_callbacks)
+    data = {
+        "full_name": "Nadia New",
+        "password": "correct horse battery",
+        "password_again": "correct horse battery",
+    }
+    client_for(None).post(link, data)
+    again = client_for(None).post(link, data)
+    assert again.status_code == 410
+    assert "already been used" in again.content.decode()
+    assert User.objects.filter(email="new@example.test").count() == 1
+
+
+def test_an_expired_invitation_says_so_and_creates_nothing(
+    world: World, django_capture_on_commit_callbacks
+) -> None:
+    link = _invite(world, django_capture_on_commit_callbacks)
+    Invitation.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    response = client_for(None).post(
+        link,
+        {
+            "full_name": "Late",
+            "password": "correct horse battery",
+            "password_again": "correct horse battery",
+        },
+    )
+    assert response.status_code == 410
+    assert "expired" in response.content.decode()
+    assert not User.objects.filter(email="new@example.test").exists()
+
+
+def test_invitations_expire_after_30_days(world: World, django_capture_on_commit_callbacks) -> None:
+    _invite(world, django_capture_on_commit_callbacks)
+    invitation = Invitation.objects.get()
+    assert abs(invitation.expires_at - (invitation.created_at + timedelta(days=30))) < timedelta(
+        seconds=5
+    )
+
+
+def test_a_tampered_token_is_not_valid(world: World, django_capture_on_commit_callbacks) -> None:
+    link = _invite(world, django_capture_on_commit_callbacks)
+    tampered = link[:-3] + ("A" if link[-3] != "A" else "B") + link[-2:]
+    response = client_for(None).get(tampered)
+    assert response.status_code == 404
+    assert "not valid" in response.content.decode()
+
+
+def test_reinviting_replaces_the_earlier_link(
+    world: World, django_capture_on_commit_callbacks
+) -> None:
+    first = _invite(world, django_capture_on_commit_callbacks)
+    second = _invite(world, django_capture_on_commit_callbacks)
+    assert client_for(None).get(first).status_code == 410
+    assert client_for(None).get(second).status_code == 200
+
+
+def test_only_a_hash_of_the_token_is_stored(
+    world: World, django_capture_on_commit_callbacks
+) -> None:
+    link = _invite(world, django_capture_on_commit_callbacks)
+    token = link.rstrip("/").rsplit("/", 1)[-1]
+    assert len(token) >= 40
+    assert not Invitation.objects.filter(token_hash=token).exists()
+
+
+def test_mismatched_passwords_are_refused_with_a_message(
+    world: World, django_capture_on_commit_callbacks
+) -> None:
+    link = _invite(world, django_capture_on_commit_callbacks)
+    response = client_for(None).post(
+        link, {"full_name": "Nadia", "password": "correct horse battery", "password_again": "other"}
+    )
+    assert response.status_code == 400
+    assert "The two passwords are not the same." in response.content.decode()
+    assert Invitation.objects.get().accepted_at is None
+
+
+def test_a_weak_password_is_refused_with_the_reason(
+    world: World, django_capture_on_commit_callbacks
+) -> None:
+    link = _invite(world, django_capture_on_commit_callbacks)
+    response = client_for(None).post(
+        link, {"full_name": "Nadia", "password": "12345678", "password_again": "12345678"}
+    )
+    assert response.status_code == 400
+    assert "too common" in response.content.decode()
+    assert not User.objects.filter(email="new@example.test").exists()
+
+
+def test_clinic_admin_cannot_invite_an_org_admin(world: World) -> None:
+    with pytest.raises(PermissionDenied):
+        invitation_create(
+            actor=world.clinic_admin,
+            organisation=world.organisation,
+            clinic=None,
+            email="boss@example.test",
+            role=Role.ORG_ADMIN,
+        )
+    assert not Invitation.objects.exists()
+
+
+def test_clinician_cannot_invite(world: World) -> None:
+    with pytest.raises(PermissionDenied):
+        invitation_create(
+            actor=world.clinician,
+            organisation=world.organisation,
+            clinic=world.harbour,
+            email="x@example.test",
+            role=Role.CLINICIAN,
+        )
+
+
+def test_an_outsider_cannot_invite_into_the_organisation(world: World) -> None:
+    with pytest.raises(Exception) as caught:
+        invitation_create(
+            actor=world.outsider,
+            organisation=world.organisation,
+            clinic=world.harbour,
+            email="x@example.test",
+            role=Role.CLINICIAN,
+        )
+    assert caught.type.__name__ == "Http404"
+
+
+def test_an_org_admin_invitation_cannot_name_a_clinic(world: World) -> None:
+    with pytest.raises(ServiceError):
+        invitation_create(
+            actor=world.org_admin,
+            organisation=world.organisation,
+            clinic=world.harbour,
+            email="x@example.test",
+            role=Role.ORG_ADMIN,
+        )
+
+
+def test_an_invalid_email_is_refused(world: World) -> None:
+    with pytest.raises(ServiceError, match="valid email"):
+        invitation_create(
+            actor=world.org_admin,
+            organisation=world.organisation,
+            clinic=world.harbour,
+            email="not an email",
+            role=Role.CLINICIAN,
+        )
