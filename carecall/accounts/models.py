@@ -109,6 +109,12 @@ class Invitation(TimestampedModel):
         return f"{self.email} as {self.role}"
 
     @property
+    def role_label(self) -> str:
+        from carecall.orgs.models import Role
+
+        return str(Role(self.role).label)
+
+    @property
     def is_pending(self) -> bool:
         return (
             self.accepted_at is None

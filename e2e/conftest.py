@@ -1,0 +1,36 @@
+"""Browser tests: the real ASGI app served by uvicorn in this process, driven by Chromium."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser
+
+from testsupport.asgi_server import ThreadedServer
+from testsupport.browser import chromium
+
+# Playwright's sync API keeps an event loop open in the test's thread, so Django would refuse the
+# test's own ORM calls (seeding, checks). They never run concurrently with that loop.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
+def live_url(transactional_db: None) -> Iterator[str]:
+    from config.asgi import application
+
+    with ThreadedServer(application) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with chromium() as b:
+        yield b
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
