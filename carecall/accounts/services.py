@@ -178,7 +178,7 @@ def invitation_accept(
     invitation = invitation_for_token(raw_token)
     # Lock it so that two clicks cannot both use it.
     invitation = (
-        Invitation.objects.select_for_update()
+        Invitation.objects.select_for_update(of=("self",))
         .select_related("organisation", "clinic")
         .get(pk=invitation.pk)
     )
