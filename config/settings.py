@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "carecall.accounts",
     "carecall.orgs",
     "carecall.notifications",
+    "carecall.calls",
 ]
 
 MIDDLEWARE = [
@@ -230,3 +231,21 @@ LOGGING = {
 }
 
 INVITATION_DAYS = 30
+
+# WebRTC. Without STUN/TURN, calls connect on the local network only (enough for the demo).
+STUN_URLS = env_list("STUN_URLS", [])
+TURN_URLS = env_list("TURN_URLS", [])
+TURN_SECRET = env_optional_str("TURN_SECRET") or ""
+if TURN_URLS and not TURN_SECRET:
+    raise EnvError("TURN_SECRET must be set when TURN_URLS is (coturn's static-auth-secret)")
+# TURN REST credentials expire; coturn checks them on every allocation refresh, so this must
+# outlast a consultation. Reconnects get fresh ones.
+TURN_TTL_SECONDS = env_int("TURN_TTL_SECONDS", 4 * 3600, minimum=60)
+ICE_TRANSPORT_POLICY = env_str("ICE_TRANSPORT_POLICY", "all")
+if ICE_TRANSPORT_POLICY not in {"all", "relay"}:
+    raise EnvError("ICE_TRANSPORT_POLICY must be all or relay")
+
+# Websocket limits: a bigger frame or a faster sender is disconnected with a reason.
+WS_MAX_MESSAGE_BYTES = env_int("WS_MAX_MESSAGE_BYTES", 64 * 1024, minimum=1024)
+WS_RATE_PER_SECOND = env_int("WS_RATE_PER_SECOND", 40, minimum=1)
+WS_RATE_BURST = env_int("WS_RATE_BURST", 120, minimum=1)

@@ -7,5 +7,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("accounts/", include("carecall.accounts.urls")),
     path("operator/django-admin/", admin.site.urls),
+    path("", include("carecall.calls.urls")),
     path("", include("carecall.orgs.urls")),
 ]

@@ -7,23 +7,38 @@ import re
 import pytest
 from playwright.sync_api import Browser, expect
 
-from carecall.orgs.demo import CLINIC_ADMIN, CLINICIAN, DEMO_PASSWORD, OPERATOR, ORG_ADMIN, PHYSIO
-from carecall.orgs.demo import demo_seed
+from carecall.orgs.demo import (
+    CLINIC_ADMIN,
+    CLINICIAN,
+    DEMO_PASSWORD,
+    OPERATOR,
+    ORG_ADMIN,
+    PHYSIO,
+    demo_seed,
+)
 from testsupport.browser import screenshot_path
 
 EXPECTED = {
-    OPERATOR.key: {"sees": ["Platform operator", "Organisations", "Django admin"], "not": ["Your clinics"]},
+    OPERATOR.key: {
+        "sees": ["Platform operator", "Organisations", "Django admin"],
+        "not": ["Your clinics"],
+    },
     ORG_ADMIN.key: {
         "sees": ["Demo Health", "Manage organisation", "Harbour GP", "Northside Physio"],
         "not": ["Platform operator"],
     },
-    CLINIC_ADMIN.key: {"sees": ["Harbour GP", "Clinic admin", "Members"], "not": ["Northside Physio"]},
+    CLINIC_ADMIN.key: {
+        "sees": ["Harbour GP", "Clinic admin", "Members"],
+        "not": ["Northside Physio"],
+    },
     CLINICIAN.key: {"sees": ["Harbour GP", "Clinician"], "not": ["Northside Physio", "Members"]},
     PHYSIO.key: {"sees": ["Northside Physio", "Clinician"], "not": ["Harbour GP", "Members"]},
 }
 
 
-@pytest.mark.parametrize("person", [OPERATOR, ORG_ADMIN, CLINIC_ADMIN, CLINICIAN, PHYSIO], ids=lambda p: p.key)
+@pytest.mark.parametrize(
+    "person", [OPERATOR, ORG_ADMIN, CLINIC_ADMIN, CLINICIAN, PHYSIO], ids=lambda p: p.key
+)
 def test_demo_person_signs_in_and_sees_their_home(live_url: str, browser: Browser, person) -> None:
     demo_seed()
     context = browser.new_context()

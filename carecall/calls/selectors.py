@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from django.db.models import Prefetch, QuerySet
+from django.urls import reverse
+
+from carecall.calls.models import Participant, ParticipantKind, Visit, VisitStatus
+from carecall.calls.schemas import ParticipantInfo, WaitingVisit
+from carecall.orgs.models import Clinic
+
+
+def participant_is_present(participant: Participant, visit: Visit) -> bool:
+    if participant.kind == ParticipantKind.PATIENT:
+        return visit.status == VisitStatus.IN_CALL
+    return participant.joined_at is not None and participant.left_at is None
+
+
+def participant_info(participant: Participant) -> ParticipantInfo:
+    return ParticipantInfo(
+        id=str(participant.pk),
+        name=participant.display_name,
+        kind=participant.kind,  # type: ignore[arg-type]
+        audio=participant.audio_on,
+        video=participant.video_on,
+        connected=participant.connections > 0,
+    )
+
+
+def present_participants(visit: Visit, *, exclude: Participant | None = None) -> list[Participant]:
+    people = Participant.objects.filter(visit=visit).order_by("created_at")
+    return [
+        p
+        for p in people
+        if participant_is_present(p, visit) and (exclude is None or p.pk != exclude.pk)
+    ]
+
+
+def waiting_area_visits(clinic: Clinic) -> QuerySet[Visit]:
+    """Everyone in the clinic's waiting area or in a call, oldest first."""
+    return (
+        Visit.objects.filter(clinic=clinic)
+        .exclude(status=VisitStatus.DONE)
+        .prefetch_related(
+            Prefetch("participants", queryset=Participant.objects.order_by("created_at"))
+        )
+        .order_by("entered_at")
+    )
+
+
+def waiting_visit_info(visit: Visit) -> WaitingVisit:
+    participants = list(visit.participants.all())
+    patient = next((p for p in participants if p.kind == ParticipantKind.PATIENT), None)
+    with_names = [
+        p.display_name
+        for p in participants
+        if p.kind == ParticipantKind.CLINICIAN and p.joined_at and p.left_at is None
+    ]
+    return WaitingVisit(
+        id=str(visit.pk),
+        name=visit.display_name,
+        status=visit.status,  # type: ignore[arg-type]
+        status_label=str(VisitStatus(visit.status).label),
+        entered_at=visit.entered_at.isoformat(),
+        status_changed_at=visit.status_changed_at.isoformat(),
+        with_names=with_names,
+        connected=bool(patient and patient.connections > 0),
+        join_url=reverse("calls:join", args=[visit.clinic_id, visit.pk]),
+    )

@@ -1,0 +1,139 @@
+// The clinic's waiting area, live: callers appear, change and leave without a reload.
+
+const root = document.querySelector("[data-waiting-area]");
+const $ = (selector) => root.querySelector(selector);
+const body = $("[data-callers]");
+const visits = new Map();
+let soundOn = false;
+let audioContext = null;
+let retry = 0;
+
+function clock(ms) {
+  const m = Math.max(0, Math.floor(ms / 60000));
+  return m < 60 ? `${m} min` : `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+function announce(text) {
+  const el = $("[data-announce]");
+  el.textContent = "";
+  window.setTimeout(() => { el.textContent = text; }, 30);
+}
+
+function chime() {
+  if (!soundOn || !audioContext) return;
+  const oscillator = audioContext.createOscillator();
+  const gain = audioContext.createGain();
+  oscillator.frequency.value = 880;
+  gain.gain.setValueAtTime(0.2, audioContext.currentTime);
+  gain.gain.exponentialRampToValueAtTime(0.001, audioContext.currentTime + 0.6);
+  oscillator.connect(gain).connect(audioContext.destination);
+  oscillator.start();
+  oscillator.stop(audioContext.currentTime + 0.6);
+}
+
+function notify(visit) {
+  chime();
+  announce(`New caller: ${visit.name}.`);
+  if ("Notification" in window && Notification.permission === "granted") {
+    new Notification("New caller in the waiting area", { body: visit.name, tag: visit.id });
+  }
+}
+
+function row(visit) {
+  const tr = document.createElement("tr");
+  tr.dataset.visit = visit.id;
+  const cells = [visit.name, "", visit.status_label, visit.with_names.join(", ")];
+  for (const text of cells) {
+    const td = document.createElement("td");
+    td.textContent = text;
+    tr.append(td);
+  }
+  tr.children[0].scope = "row";
+  tr.children[1].dataset.since = visit.entered_at;
+  if (!visit.connected) {
+    const lost = document.createElement("span");
+    lost.className = "muted";
+    lost.textContent = " (connection lost)";
+    tr.children[0].append(lost);
+  }
+  const actions = document.createElement("td");
+  const form = $("[data-join-form]").content.firstElementChild.cloneNode(true);
+  form.action = visit.join_url;
+  form.querySelector("button").setAttribute("aria-label", `Join ${visit.name}`);
+  actions.append(form);
+  tr.append(actions);
+  return tr;
+}
+
+function render() {
+  const sorted = [...visits.values()].sort((a, b) => a.entered_at.localeCompare(b.entered_at));
+  body.replaceChildren(...sorted.map(row));
+  $("[data-empty]").hidden = sorted.length > 0;
+  tick();
+}
+
+function tick() {
+  for (const cell of body.querySelectorAll("[data-since]")) {
+    cell.textContent = clock(Date.now() - Date.parse(cell.dataset.since));
+  }
+}
+window.setInterval(tick, 15000);
+
+const handlers = {
+  waiting_snapshot(m) {
+    visits.clear();
+    for (const v of m.visits) visits.set(v.id, v);
+    render();
+  },
+  visit_changed(m) {
+    const isNew = !visits.has(m.visit.id);
+    visits.set(m.visit.id, m.visit);
+    render();
+    if (isNew && m.visit.status === "waiting") notify(m.visit);
+  },
+  visit_removed(m) {
+    const visit = visits.get(m.id);
+    visits.delete(m.id);
+    render();
+    if (visit) announce(`${visit.name} left the waiting area.`);
+  },
+  pong() {},
+};
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const ws = new WebSocket(`${scheme}://${location.host}${root.dataset.wsPath}`);
+  const live = $("[data-live-state]");
+  ws.onopen = () => { retry = 0; live.textContent = "Live: callers appear here as they arrive."; };
+  ws.onmessage = (event) => {
+    const message = JSON.parse(event.data);
+    if (handlers[message.type]) handlers[message.type](message);
+  };
+  ws.onclose = (event) => {
+    if (event.code === 4403 || event.code === 4404) {
+      live.textContent = event.reason || "You cannot see this waiting area.";
+      return;
+    }
+    retry += 1;
+    live.textContent = "Connection lost. Reconnecting…";
+    window.setTimeout(connect, Math.min(10000, 500 * 2 ** Math.min(retry, 5)));
+  };
+  window.setInterval(() => { if (ws.readyState === WebSocket.OPEN) ws.send('{"type":"ping"}'); }, 25000);
+}
+
+root.querySelector('[data-action="sound"]').addEventListener("click", (event) => {
+  soundOn = !soundOn;
+  if (soundOn && !audioContext) audioContext = new AudioContext();
+  event.currentTarget.setAttribute("aria-pressed", String(soundOn));
+  event.currentTarget.textContent = soundOn ? "Sound alerts: on" : "Sound alerts";
+  if (soundOn) chime();
+});
+const notifyButton = root.querySelector('[data-action="notify"]');
+if (!("Notification" in window) || Notification.permission === "granted") notifyButton.hidden = true;
+notifyButton.addEventListener("click", async () => {
+  const answer = await Notification.requestPermission();
+  notifyButton.hidden = answer === "granted";
+  announce(answer === "granted" ? "Browser notifications are on." : "Browser notifications stay off.");
+});
+
+connect();

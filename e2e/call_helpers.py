@@ -1,0 +1,64 @@
+"""Steps shared by the call browser tests."""
+
+from __future__ import annotations
+
+import time
+
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from carecall.orgs.demo import DEMO_PASSWORD
+
+FRAMES_DECODED = """async () => {
+  let total = 0;
+  for (const peer of window.carecallCall.peers.values()) {
+    const stats = await peer.pc.getStats();
+    stats.forEach((r) => { if (r.type === "inbound-rtp" && r.kind === "video") total += r.framesDecoded || 0; });
+  }
+  return total;
+}"""
+
+SELECTED_CANDIDATE_TYPES = """async () => {
+  const types = [];
+  for (const peer of window.carecallCall.peers.values()) {
+    const stats = await peer.pc.getStats();
+    let pair = null;
+    stats.forEach((r) => { if (r.type === "transport" && r.selectedCandidatePairId) pair = stats.get(r.selectedCandidatePairId); });
+    if (!pair) stats.forEach((r) => { if (r.type === "candidate-pair" && r.nominated && r.state === "succeeded") pair = r; });
+    if (pair) types.push([stats.get(pair.localCandidateId).candidateType, stats.get(pair.remoteCandidateId).candidateType]);
+  }
+  return types;
+}"""
+
+
+def media_context(browser: Browser) -> BrowserContext:
+    return browser.new_context(permissions=["camera", "microphone"])
+
+
+def sign_in(page: Page, live_url: str, email: str) -> None:
+    page.goto(f"{live_url}/accounts/sign-in/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Welcome")
+
+
+def patient_enters(page: Page, live_url: str, first: str, last: str) -> None:
+    page.goto(f"{live_url}/c/harbour-gp/")
+    page.get_by_label("First name").fill(first)
+    page.get_by_label("Last name").fill(last)
+    page.get_by_label("I accept the clinic's terms").check()
+    expect(page.get_by_text("Your camera and microphone work")).to_be_visible()
+    page.get_by_role("button", name="Enter the waiting area").click()
+    expect(page.get_by_role("heading", name="You are in the waiting area")).to_be_visible()
+
+
+def wait_for_video(page: Page, *, more_than: int = 0, timeout: float = 15) -> int:
+    """Frames decoded from every remote video, once they exceed `more_than`."""
+    deadline = time.monotonic() + timeout
+    frames = 0
+    while time.monotonic() < deadline:
+        frames = int(page.evaluate(FRAMES_DECODED))
+        if frames > more_than:
+            return frames
+        page.wait_for_timeout(200)
+    raise AssertionError(f"no remote video decoded (frames={frames})")

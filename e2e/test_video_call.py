@@ -1,0 +1,76 @@
+"""A patient and a clinician in two browsers: waiting area, join, video both ways, controls."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Browser, expect
+
+from carecall.orgs.demo import CLINICIAN, demo_seed
+from e2e.call_helpers import media_context, patient_enters, sign_in, wait_for_video
+from testsupport.browser import screenshot_path
+
+
+def test_patient_waits_clinician_joins_and_both_see_each_other(
+    live_url: str, browser: Browser
+) -> None:
+    demo_seed()
+    clinician_ctx, patient_ctx = media_context(browser), media_context(browser)
+    doctor, patient = clinician_ctx.new_page(), patient_ctx.new_page()
+
+    sign_in(doctor, live_url, CLINICIAN.email)
+    doctor.get_by_role("link", name="Waiting area of Harbour GP").click()
+    expect(doctor.get_by_role("status").filter(has_text="Live")).to_be_visible()
+    expect(doctor.get_by_text("Nobody is waiting.")).to_be_visible()
+
+    patient_enters(patient, live_url, "Pat", "Jones")
+    expect(patient.get_by_text("Please wait. A clinician will join you shortly.")).to_be_visible()
+
+    # The caller appears without a reload.
+    row = doctor.get_by_role("row", name=re.compile("Pat Jones"))
+    expect(row).to_contain_text("Waiting")
+    doctor.screenshot(path=screenshot_path("waiting-area"), full_page=True)
+    row.get_by_role("button", name="Join Pat Jones").click()
+
+    expect(doctor).to_have_url(re.compile(r"/call/$"))
+    expect(patient.get_by_role("list", name="People in the call")).to_be_visible()
+    doctor_frames = wait_for_video(doctor)
+    patient_frames = wait_for_video(patient)
+    # Frames keep coming: video is flowing, not a single frame.
+    assert wait_for_video(doctor, more_than=doctor_frames + 10) > doctor_frames
+    assert wait_for_video(patient, more_than=patient_frames + 10) > patient_frames
+    doctor.screenshot(path=screenshot_path("call-clinician"), full_page=True)
+    patient.screenshot(path=screenshot_path("call-patient"), full_page=True)
+
+    # Mute shows on the other side.
+    patient.get_by_role("button", name="Mute").click()
+    patient_tile = doctor.locator("[data-tile]").filter(has_text="Pat Jones")
+    expect(patient_tile).to_contain_text("Muted")
+    patient.get_by_role("button", name="Unmute").click()
+    expect(patient_tile).not_to_contain_text("Muted")
+
+    # Hold and resume.
+    doctor.get_by_role("button", name="Put on hold").click()
+    expect(patient.get_by_role("heading", name="You are on hold")).to_be_visible()
+    expect(doctor.get_by_text("The patient is on hold.")).to_be_visible()
+    doctor.get_by_role("button", name="Resume").click()
+    expect(patient.get_by_role("list", name="People in the call")).to_be_visible()
+    wait_for_video(doctor, more_than=0)
+    wait_for_video(patient, more_than=0)
+
+    # The clinician leaves: the patient goes back to waiting; joining again works.
+    doctor.get_by_role("button", name="Leave").click()
+    expect(doctor).to_have_url(re.compile(r"/waiting-area/$"))
+    expect(patient.get_by_role("heading", name="You are in the waiting area")).to_be_visible()
+    doctor.get_by_role("row", name=re.compile("Pat Jones")).get_by_role(
+        "button", name="Join Pat Jones"
+    ).click()
+    wait_for_video(patient)
+
+    # End call for everyone.
+    doctor.get_by_role("button", name="End call").click()
+    expect(patient.get_by_role("heading", name="The call has ended")).to_be_visible()
+    patient.reload()
+    expect(patient.get_by_role("heading", name="This consultation has ended")).to_be_visible()
+    clinician_ctx.close()
+    patient_ctx.close()
