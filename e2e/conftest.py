@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -11,9 +10,13 @@ from playwright.sync_api import Browser
 from testsupport.asgi_server import ThreadedServer
 from testsupport.browser import chromium
 
-# Playwright's sync API keeps an event loop open in the test's thread, so Django would refuse the
-# test's own ORM calls (seeding, checks). They never run concurrently with that loop.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+@pytest.fixture(autouse=True)
+def _orm_beside_playwright(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Playwright's sync API keeps an event loop open in the test's thread, so Django would
+    refuse the test's own ORM calls (seeding, checks). They never run concurrently with that
+    loop. Set per browser test only, so that other tests keep Django's async-safety checks."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture

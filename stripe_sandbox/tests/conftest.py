@@ -1,0 +1,209 @@
+"""Fixtures: one sandbox server per session (reset before each test), SDK clients, a webhook
+receiver, raw HTTP for what the SDK would hide, and Stripe's OpenAPI spec."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import stripe
+
+import stripe_sandbox
+from stripe_sandbox import HARBOUR_GP_ACCOUNT_ID, NORTHSIDE_PHYSIO_ACCOUNT_ID
+from testsupport.services import in_ci
+
+PLATFORM_KEY = "sk_test_platform_key_for_tests"
+CLIENT_ID = "ca_sandboxtests"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[stripe_sandbox.SandboxServer]:
+    # Short backoff and timeout keep retry tests fast; the defaults are Stripe-like.
+    with stripe_sandbox.start(
+        webhook_backoff_seconds=0.05, webhook_max_attempts=4, webhook_timeout_seconds=1.0
+    ) as s:
+        yield s
+
+
+@pytest.fixture
+def sandbox(server: stripe_sandbox.SandboxServer) -> stripe_sandbox.SandboxServer:
+    server.reset()
+    return server
+
+
+@pytest.fixture
+def connected(sandbox: stripe_sandbox.SandboxServer) -> stripe_sandbox.SandboxServer:
+    """Both seeded clinics connected to the platform (as after OAuth)."""
+    sandbox.connect_account(HARBOUR_GP_ACCOUNT_ID, CLIENT_ID)
+    sandbox.connect_account(NORTHSIDE_PHYSIO_ACCOUNT_ID, CLIENT_ID)
+    return sandbox
+
+
+def make_client(url: str, key: str = PLATFORM_KEY, **kwargs: Any) -> stripe.StripeClient:
+    return stripe.StripeClient(
+        key,
+        base_addresses={"api": url, "connect": url},
+        client_id=CLIENT_ID,
+        max_network_retries=kwargs.pop("max_network_retries", 0),
+        **kwargs,
+    )
+
+
+@pytest.fixture
+def client(sandbox: stripe_sandbox.SandboxServer) -> stripe.StripeClient:
+    return make_client(sandbox.url)
+
+
+HARBOUR: stripe.RequestOptions = {"stripe_account": HARBOUR_GP_ACCOUNT_ID}
+NORTHSIDE: stripe.RequestOptions = {"stripe_account": NORTHSIDE_PHYSIO_ACCOUNT_ID}
+
+
+def error_of(exc: stripe.StripeError) -> dict[str, Any]:
+    """The `error` object of an API error's JSON body."""
+    assert isinstance(exc.json_body, dict)
+    error: dict[str, Any] = exc.json_body["error"]
+    return error
+
+
+@dataclass
+class Raw:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+def http(
+    method: str,
+    url: str,
+    *,
+    data: str | dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    key: str | None = PLATFORM_KEY,
+) -> Raw:
+    """A plain HTTP call, for what the SDK would add or hide (auth, idempotency headers)."""
+    hdrs = dict(headers or {})
+    if key is not None:
+        hdrs.setdefault("Authorization", f"Bearer {key}")
+    body = None
+    if isinstance(data, dict):
+        body = json.dumps(data).encode()
+        hdrs.setdefault("Content-Type", "application/json")
+    elif isinstance(data, str):
+        body = data.encode()
+        hdrs.setdefault("Content-Type", "application/x-www-form-urlencoded")
+    req = urllib.request.Request(url, data=body, method=method, headers=hdrs)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            status, rheaders, text = r.status, dict(r.headers), r.read().decode()
+    except urllib.error.HTTPError as e:
+        status, rheaders, text = e.code, dict(e.headers), e.read().decode()
+    try:
+        parsed: Any = json.loads(text)
+    except json.JSONDecodeError:
+        parsed = text
+    return Raw(status, {k.lower(): v for k, v in rheaders.items()}, parsed)
+
+
+@dataclass
+class Receiver:
+    """A webhook endpoint that records what arrives and answers as told."""
+
+    url: str = ""
+    received: list[dict[str, Any]] = field(default_factory=list)
+    statuses: list[int] = field(default_factory=list)  # answers to give, then 200s
+    sleep: float = 0.0  # answer this late (for timeouts)
+    gate: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def events(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [json.loads(r["body"]) for r in self.received]
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.received) >= count:
+                return self.events()
+            time.sleep(0.01)
+        raise AssertionError(f"expected {count} deliveries, got {len(self.received)}")
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    rec = Receiver()
+    rec.gate.set()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+            rec.gate.wait(10)
+            if rec.sleep:
+                time.sleep(rec.sleep)
+            with rec._lock:
+                status = rec.statuses.pop(0) if rec.statuses else 200
+                rec.received.append(
+                    {
+                        "headers": dict(self.headers),
+                        "body": body,
+                        "status": status,
+                        "at": time.monotonic(),
+                    }
+                )
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    rec.url = f"http://127.0.0.1:{httpd.server_address[1]}/webhooks/stripe"
+    t = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    t.start()
+    yield rec
+    rec.gate.set()
+    httpd.shutdown()
+    httpd.server_close()
+
+
+# -- Stripe's OpenAPI spec -----------------------------------------------------------------
+def spec_dir() -> Path | None:
+    configured = os.environ.get("STRIPE_OPENAPI_DIR")
+    candidates = [Path(configured)] if configured else []
+    candidates.append(PROJECT_ROOT.parent / "shared" / "stripe-openapi")
+    for c in candidates:
+        if (c / "spec3.2023-08-16.yaml").is_file():
+            return c
+    return None
+
+
+@pytest.fixture(scope="session")
+def openapi() -> dict[str, Any]:
+    import yaml
+
+    found = spec_dir()
+    if found is None:
+        message = (
+            "Stripe's OpenAPI spec (spec3.2023-08-16.yaml) not found in ../shared/stripe-openapi/ "
+            "or $STRIPE_OPENAPI_DIR; get it from https://github.com/stripe/openapi "
+            "(tag v2023-08-16 or thereabouts, openapi/spec3.yaml)"
+        )
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with open(found / "spec3.2023-08-16.yaml", encoding="utf-8") as f:
+        spec: dict[str, Any] = yaml.load(f, Loader=loader)
+    return spec
