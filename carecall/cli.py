@@ -26,6 +26,59 @@ def _demo_environment(var_dir: Path) -> None:
     os.environ.setdefault("EMAIL_URL", f"file://{var_dir / 'mail'}")
 
 
+def _demo_stripe(var_dir: Path, port: int) -> None:
+    """Start stripe_sandbox in this process and point CareCall's Stripe settings at it."""
+    import stripe_sandbox
+
+    secret_file = var_dir / "stripe_webhook_secret"
+    if not secret_file.exists():
+        secret_file.write_text("whsec_" + secrets.token_hex(24))
+    webhook_secret = secret_file.read_text().strip()
+    sandbox = stripe_sandbox.start(
+        port=int(os.environ.get("STRIPE_SANDBOX_PORT", port + 1)),
+        state_file=str(var_dir / "stripe-sandbox.json"),
+        webhook_endpoints=[
+            {
+                "url": f"http://127.0.0.1:{port}/payments/stripe/webhook/",
+                "secret": webhook_secret,
+                "connect": True,
+            }
+        ],
+        webhook_backoff_seconds=2.0,
+    )
+    os.environ.setdefault("STRIPE_SECRET_KEY", "sk_test_carecall_demo")
+    os.environ.setdefault("STRIPE_PUBLISHABLE_KEY", "pk_test_carecall_demo")
+    os.environ.setdefault("STRIPE_CONNECT_CLIENT_ID", "ca_carecall_demo")
+    os.environ.setdefault("STRIPE_WEBHOOK_SECRET", webhook_secret)
+    os.environ.setdefault("STRIPE_API_BASE", sandbox.url)
+    os.environ.setdefault("STRIPE_CONNECT_BASE", sandbox.url)
+    os.environ.setdefault("STRIPE_JS_URL", sandbox.shim_url)
+    os.environ.setdefault("STRIPE_DASHBOARD_URL", f"{sandbox.url}/dashboard")
+    print(f"  stripe_sandbox (offline Stripe) on {sandbox.url}")
+
+
+def _reconcile_every(seconds: float) -> None:
+    """The demo's stand-in for a scheduler: re-check stuck payments now and then."""
+    import threading
+    import time
+
+    def loop() -> None:
+        from django.db import close_old_connections
+
+        from carecall.payments.services import payments_reconcile
+
+        while True:
+            time.sleep(seconds)
+            try:
+                payments_reconcile()
+            except Exception as error:  # keep the demo running; say what happened
+                print(f"[reconcile] {error}", file=sys.stderr)
+            finally:
+                close_old_connections()
+
+    threading.Thread(target=loop, name="reconcile", daemon=True).start()
+
+
 def _port() -> int:
     from config.env import env_int
 
@@ -35,6 +88,7 @@ def _port() -> int:
 def demo() -> None:
     var_dir = Path(os.environ.get("CARECALL_VAR_DIR", BASE_DIR / "var"))
     _demo_environment(var_dir)
+    _demo_stripe(var_dir, _port())
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
     from django.core.management import call_command
@@ -48,11 +102,15 @@ def demo() -> None:
     print("\nCareCall demo — everything runs on this machine.\n")
     print(f"  Sign in:   {site}/accounts/sign-in/")
     print(f"  Operator:  {site}/operator/   Django admin: {site}/operator/django-admin/")
-    print(f"  Mail:      {var_dir / 'mail'} (one .eml file per message)\n")
+    print(f"  Mail:      {var_dir / 'mail'} (one .eml file per message)")
+    print(f"  Patients:  {site}/c/harbour-gp/  and  {site}/c/northside-physio/")
+    print("  Test cards: 4242 4242 4242 4242 pays; 4000 0000 0000 0002 is declined;")
+    print("              4000 0025 0000 3155 asks for 3-D Secure. Any future expiry, any CVC.\n")
     print(f"  Demo people (password for all: {DEMO_PASSWORD}):")
     for person in people:
         print(f"    {person.description:<36} {person.email}")
     print()
+    _reconcile_every(60)
     _serve(port=_port(), reload=False)
 
 

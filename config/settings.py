@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "carecall.orgs",
     "carecall.notifications",
     "carecall.calls",
+    "carecall.clinic_apps",
+    "carecall.payments",
 ]
 
 MIDDLEWARE = [
@@ -227,7 +229,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {"axes": {"level": "WARNING"}, "stripe": {"level": "WARNING"}},
 }
 
 INVITATION_DAYS = 30
@@ -249,3 +251,28 @@ if ICE_TRANSPORT_POLICY not in {"all", "relay"}:
 WS_MAX_MESSAGE_BYTES = env_int("WS_MAX_MESSAGE_BYTES", 64 * 1024, minimum=1024)
 WS_RATE_PER_SECOND = env_int("WS_RATE_PER_SECOND", 40, minimum=1)
 WS_RATE_BURST = env_int("WS_RATE_BURST", 120, minimum=1)
+
+# Stripe. The demo and the tests point the three base URLs at stripe_sandbox; production keeps
+# Stripe's. Connect: the platform's Standard-account OAuth client id and the Connect webhook secret.
+STRIPE_SECRET_KEY = env_optional_str("STRIPE_SECRET_KEY") or ""
+STRIPE_PUBLISHABLE_KEY = env_optional_str("STRIPE_PUBLISHABLE_KEY") or ""
+STRIPE_CONNECT_CLIENT_ID = env_optional_str("STRIPE_CONNECT_CLIENT_ID") or ""
+STRIPE_WEBHOOK_SECRET = env_optional_str("STRIPE_WEBHOOK_SECRET") or ""
+STRIPE_API_BASE = env_str("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/")
+STRIPE_CONNECT_BASE = env_str("STRIPE_CONNECT_BASE", "https://connect.stripe.com").rstrip("/")
+STRIPE_JS_URL = env_str("STRIPE_JS_URL", "https://js.stripe.com/v3/")
+STRIPE_DASHBOARD_URL = env_str("STRIPE_DASHBOARD_URL", "https://dashboard.stripe.com").rstrip("/")
+STRIPE_TIMEOUT_SECONDS = env_int("STRIPE_TIMEOUT_SECONDS", 20, minimum=1)
+STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2, minimum=0, maximum=5)
+for _name, _value, _prefix in [
+    ("STRIPE_SECRET_KEY", STRIPE_SECRET_KEY, ("sk_", "rk_")),
+    ("STRIPE_PUBLISHABLE_KEY", STRIPE_PUBLISHABLE_KEY, ("pk_",)),
+    ("STRIPE_CONNECT_CLIENT_ID", STRIPE_CONNECT_CLIENT_ID, ("ca_",)),
+    ("STRIPE_WEBHOOK_SECRET", STRIPE_WEBHOOK_SECRET, ("whsec_",)),
+]:
+    if _value and not _value.startswith(_prefix):
+        raise EnvError(f"{_name} must start with {' or '.join(_prefix)}")
+# Payment requests not paid when the call ends stay payable through the visit link this long.
+PAYMENT_LINK_DAYS = env_int("PAYMENT_LINK_DAYS", 7, minimum=1)
+# Stripe also emails its own receipt in live mode when receipt_email is set on the PaymentIntent.
+STRIPE_SENDS_RECEIPTS = env_bool("STRIPE_SENDS_RECEIPTS", True)

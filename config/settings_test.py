@@ -7,6 +7,11 @@ os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 os.environ.setdefault("HTTPS", "false")
 os.environ.setdefault("EMAIL_URL", "memory:")
 os.environ.setdefault("SITE_URL", "http://testserver")
+# Payments talk to a stripe_sandbox the tests start (carecall/payments/tests/conftest.py).
+os.environ.setdefault("STRIPE_SECRET_KEY", "sk_test_carecall_tests")
+os.environ.setdefault("STRIPE_PUBLISHABLE_KEY", "pk_test_carecall_tests")
+os.environ.setdefault("STRIPE_CONNECT_CLIENT_ID", "ca_carecall_tests")
+os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_carecall_tests")
 
 from config.settings import *  # noqa: F403
 

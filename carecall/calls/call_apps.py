@@ -7,7 +7,7 @@ An app registers itself once (at import, from its Django app's `ready()`); the c
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from carecall.calls.models import ParticipantKind
 from carecall.orgs.models import Clinic
@@ -22,6 +22,12 @@ class CallApp:
     open_to: frozenset[str]
     # Whether it is switched on for a clinic (enablement, configuration).
     is_enabled: Callable[[Clinic], bool]
+    # Static scripts every call page of such a clinic loads (an app may act for guests too, e.g.
+    # the payer's side of payments), with data for them and what they add to the page's CSP.
+    page_scripts: tuple[str, ...] = ()
+    page_template: str = ""  # markup included in the call page (translated, server-rendered)
+    page_data: Callable[[Clinic], dict[str, str]] = field(default=lambda clinic: {})
+    page_csp: Callable[[], dict[str, list[str]]] = field(default=lambda: {})
 
     def visible_to(self, kind: str) -> bool:
         return kind in self.open_to
@@ -46,3 +52,30 @@ def call_apps_for(*, clinic: Clinic, kind: ParticipantKind | str) -> list[CallAp
         for app in sorted(_REGISTRY.values(), key=lambda a: a.name)
         if app.visible_to(str(kind)) and app.is_enabled(clinic)
     ]
+
+
+@dataclass(frozen=True)
+class CallPageAssets:
+    scripts: list[str]
+    templates: list[str]
+    data: dict[str, dict[str, str]]  # app key -> data attributes
+    csp: dict[str, list[str]]
+
+
+def call_page_assets(clinic: Clinic) -> CallPageAssets:
+    """What the enabled apps add to a call page of this clinic, whoever opens it."""
+    scripts: list[str] = []
+    templates: list[str] = []
+    data: dict[str, dict[str, str]] = {}
+    csp: dict[str, list[str]] = {}
+    for app in sorted(_REGISTRY.values(), key=lambda a: a.key):
+        if not app.is_enabled(clinic):
+            continue
+        scripts.extend(s for s in app.page_scripts if s not in scripts)
+        if app.page_template:
+            templates.append(app.page_template)
+        data[app.key] = app.page_data(clinic)
+        for directive, sources in app.page_csp().items():
+            csp.setdefault(directive, [])
+            csp[directive].extend(s for s in sources if s not in csp[directive])
+    return CallPageAssets(scripts=scripts, templates=templates, data=data, csp=csp)

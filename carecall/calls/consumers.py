@@ -116,8 +116,9 @@ class GuardedJsonConsumer(AsyncWebsocketConsumer):
             return
         try:
             message = parse_inbound(json.loads(raw), self.inbound)
-        except (json.JSONDecodeError, SchemaError) as error:
-            reason = "not JSON" if isinstance(error, json.JSONDecodeError) else str(error)
+        except (ValueError, RecursionError) as error:
+            # JSONDecodeError and SchemaError are ValueErrors; absurd nesting is a RecursionError.
+            reason = str(error) if isinstance(error, SchemaError) else "not JSON"
             await self.close(code=4400, reason=reason[:120])
             return
         await self.handle(message)

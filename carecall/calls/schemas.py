@@ -362,6 +362,13 @@ OUTBOUND = _by_type(
 )
 
 
+def register_outbound(cls: type[Message]) -> None:
+    """In-call apps declare their own message types here (e.g. payments' `payment`)."""
+    if cls.type in OUTBOUND and OUTBOUND[cls.type] is not cls:
+        raise ValueError(f"message type {cls.type!r} is declared already")
+    OUTBOUND[cls.type] = cls
+
+
 def parse_outbound(data: Any) -> Message:
     """What a browser would check: does this server message match its declared schema?"""
     return parse_inbound(data, OUTBOUND)

@@ -246,7 +246,10 @@ def participant_connection_change(*, participant: Participant, delta: int) -> in
     participant.refresh_from_db(fields=["connections"])
     now = participant.connections
     if (delta > 0 and now == 1) or (delta < 0 and now == 0):
-        visit = participant.visit
+        # Read the visit afresh: the consumer's copy predates a leave or an end.
+        visit = Visit.objects.get(pk=participant.visit_id)
+        if visit.status == VisitStatus.DONE:
+            return now
         broadcast_on_commit(
             call_group(visit.pk),
             ParticipantConnectionOut(id=str(participant.pk), connected=now > 0),

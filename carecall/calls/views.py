@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -21,6 +21,7 @@ from carecall.calls.access import (
     visit_for_staff,
     visit_for_token,
 )
+from carecall.calls.call_apps import call_page_assets
 from carecall.calls.forms import EntryForm, GuestJoinForm, WaitingAreaSettingsForm
 from carecall.calls.models import Participant, VisitStatus
 from carecall.calls.waiting_area import WEEKDAYS, OpeningHours, WaitingAreaSettings
@@ -34,13 +35,27 @@ def _user(request: HttpRequest) -> User:
     return cast(User, request.user)
 
 
-def _call_context(*, ws_path: str, role: str, leave_url: str, name: str) -> dict[str, object]:
+def _call_context(
+    *, clinic: Clinic, ws_path: str, role: str, leave_url: str, name: str
+) -> dict[str, object]:
     return {
         "ws_path": ws_path,
         "call_role": role,
         "leave_url": leave_url,
         "display_name": name,
+        "assets": call_page_assets(clinic),
     }
+
+
+def _render_call(
+    request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
+    response = render(request, template, context, status=status)
+    assets = context["assets"]
+    if assets.csp:
+        # What the clinic's in-call apps need (Stripe.js for payments); this page only.
+        response._csp_update = assets.csp  # type: ignore[attr-defined]
+    return response
 
 
 @require_http_methods(["GET", "POST"])
@@ -81,15 +96,18 @@ def visit(request: HttpRequest, token: str) -> HttpResponse:
     """The patient's own page: waiting, then the call. The link is their only key."""
     v = visit_for_token(token)
     if v.status == VisitStatus.DONE:
-        return render(request, "calls/ended.html", {"clinic": v.clinic}, status=410)
+        # Apps may still have something for the patient here (an unpaid request stays payable).
+        ended = {"clinic": v.clinic, "assets": call_page_assets(v.clinic)}
+        return _render_call(request, "calls/ended.html", ended, status=410)
     area = WaitingAreaSettings.for_clinic(v.clinic)
     context = _call_context(
+        clinic=v.clinic,
         ws_path=ws_reverse("ws-patient", token),
         role="patient",
         leave_url=reverse("calls:visit_leave", args=[token]),
         name=v.display_name,
     )
-    return render(
+    return _render_call(
         request, "calls/visit.html", {"visit": v, "clinic": v.clinic, "area": area, **context}
     )
 
@@ -149,12 +167,15 @@ def call(request: HttpRequest, clinic_id: int, visit_id: str) -> HttpResponse:
         messages.info(request, _("That call has ended, or you have not joined it."))
         return redirect("calls:waiting_area", clinic_id=clinic_id)
     context = _call_context(
+        clinic=access.clinic,
         ws_path=ws_reverse("ws-staff", v.pk),
         role="clinician",
         leave_url=reverse("calls:waiting_area", args=[clinic_id]),
         name=_user(request).get_full_name(),
     )
-    return render(request, "calls/call.html", {"visit": v, "clinic": access.clinic, **context})
+    return _render_call(
+        request, "calls/call.html", {"visit": v, "clinic": access.clinic, **context}
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -181,9 +202,13 @@ def guest(request: HttpRequest, token: str) -> HttpResponse:
             status=400 if form.is_bound else 200,
         )
     context = _call_context(
-        ws_path=ws_reverse("ws-guest", token), role="guest", leave_url="", name=g.display_name
+        clinic=g.visit.clinic,
+        ws_path=ws_reverse("ws-guest", token),
+        role="guest",
+        leave_url="",
+        name=g.display_name,
     )
-    return render(request, "calls/guest.html", {"clinic": g.visit.clinic, **context})
+    return _render_call(request, "calls/guest.html", {"clinic": g.visit.clinic, **context})
 
 
 @login_required

@@ -74,4 +74,31 @@ def demo_seed() -> list[DemoPerson]:
     _member(_user(CLINIC_ADMIN), organisation, clinics["harbour-gp"], Role.CLINIC_ADMIN)
     _member(_user(CLINICIAN), organisation, clinics["harbour-gp"], Role.CLINICIAN)
     _member(_user(PHYSIO), organisation, clinics["northside-physio"], Role.CLINICIAN)
+    for slug, email, phone in [
+        ("harbour-gp", "reception@harbourgp.test", "02 9000 0001"),
+        ("northside-physio", "hello@northsidephysio.test", "02 9000 0002"),
+    ]:
+        Clinic.objects.filter(slug=slug, contact_email="").update(
+            contact_email=email, contact_phone=phone
+        )
+    _payment_gateway_requested(olivia, organisation, clinics["harbour-gp"])
     return DEMO_PEOPLE
+
+
+def _payment_gateway_requested(olivia: User, organisation: Organisation, clinic: Clinic) -> None:
+    """Harbour GP starts with a Payment Gateway request waiting for the operator."""
+    from carecall.clinic_apps.models import AppKey, AppRequest
+    from carecall.clinic_apps.services import app_request_create
+
+    if AppRequest.objects.filter(organisation=organisation, app=AppKey.PAYMENT_GATEWAY).exists():
+        return
+    app_request_create(
+        actor=olivia,
+        organisation=organisation,
+        app=AppKey.PAYMENT_GATEWAY,
+        clinics=[clinic],
+        manager_name="Olivia Nguyen",
+        manager_email=ORG_ADMIN.email,
+        manager_phone="02 9000 0000",
+        accept_terms=True,
+    )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import zoneinfo
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -54,6 +55,13 @@ class Clinic(TimestampedModel):
         _("currency"), max_length=3, choices=CURRENCY_CHOICES, default="AUD"
     )
     waiting_area = models.JSONField(_("waiting area settings"), default=default_waiting_area)
+    # Printed on receipts so patients know whom to contact.
+    contact_email = models.EmailField(_("contact email"), blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=32, blank=True)
+    # The largest payment a clinician may request, in the clinic's currency (major units).
+    payment_max_amount = models.DecimalField(
+        _("largest payment request"), max_digits=10, decimal_places=2, default=Decimal("10000.00")
+    )
 
     class Meta:
         ordering = ["name"]

@@ -17,8 +17,19 @@
     "padding:1.5rem;max-width:24rem;font:16px system-ui,sans-serif}" +
     ".sbx-3ds button{font:inherit;padding:.5rem 1.2rem;margin-right:.5rem}";
 
+  var sheetAdopted = false;
   function injectCss() {
-    if (document.getElementById("sbx-css")) return;
+    // A constructed stylesheet works under a strict CSP (style-src 'self', no inline <style>).
+    if (sheetAdopted || document.getElementById("sbx-css")) return;
+    if (window.CSSStyleSheet && "adoptedStyleSheets" in document) {
+      try {
+        var sheet = new CSSStyleSheet();
+        sheet.replaceSync(CSS);
+        document.adoptedStyleSheets = document.adoptedStyleSheets.concat([sheet]);
+        sheetAdopted = true;
+        return;
+      } catch (e) { /* fall back to a <style> element */ }
+    }
     var style = document.createElement("style");
     style.id = "sbx-css";
     style.textContent = CSS;

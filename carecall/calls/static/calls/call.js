@@ -364,6 +364,8 @@ function connect() {
     const message = JSON.parse(event.data);
     const handler = handlers[message.type];
     if (handler) Promise.resolve(handler(message)).catch((error) => console.error(error));
+    // In-call apps (payments) listen for their own messages, and for welcome / visit_status.
+    document.dispatchEvent(new CustomEvent("carecall:message", { detail: message }));
   };
   ws.onclose = (event) => {
     if (state.closedOnPurpose) return;

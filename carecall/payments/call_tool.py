@@ -1,0 +1,53 @@
+"""Registers **Request payment** in the call's Apps and tools drawer (clinicians only), and the
+payer's side (Pay now) on every call page of a clinic that has the Payment Gateway."""
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from carecall.calls.call_apps import CallApp, call_app_register
+from carecall.clinic_apps.models import AppKey
+from carecall.clinic_apps.selectors import clinic_app_is_enabled
+from carecall.orgs.models import Clinic
+
+PAYMENTS_TOOL_KEY = "payments"
+
+
+def _enabled(clinic: Clinic) -> bool:
+    # Shown once the app is enabled; a clinic without a connected account gets an explanation
+    # in the panel rather than a missing tool, so the clinician knows whom to ask.
+    return clinic_app_is_enabled(clinic, AppKey.PAYMENT_GATEWAY)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _csp() -> dict[str, list[str]]:
+    """Stripe.js and its frames, and nothing else new (Stripe's documented CSP)."""
+    js = _origin(settings.STRIPE_JS_URL)
+    frames = [js]
+    if js == "https://js.stripe.com":
+        frames.append("https://hooks.stripe.com")
+    return {
+        "script-src": [js],
+        "connect-src": [_origin(settings.STRIPE_API_BASE), js],
+        "frame-src": frames,
+    }
+
+
+call_app_register(
+    CallApp(
+        key=PAYMENTS_TOOL_KEY,
+        name=str(_("Request payment")),
+        icon="💳",
+        open_to=frozenset({"clinician"}),
+        is_enabled=_enabled,
+        page_scripts=("payments/payments.js",),
+        page_template="payments/_call_payments.html",
+        page_data=lambda clinic: {"stripe-js": settings.STRIPE_JS_URL},
+        page_csp=_csp,
+    )
+)

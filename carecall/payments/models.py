@@ -1,0 +1,114 @@
+"""A clinic's Stripe connection, payment requests made in calls, and received Stripe events."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from carecall.calls.models import Participant, Visit
+from carecall.core.models import TimestampedModel
+from carecall.orgs.models import Clinic
+
+
+class StripeConnection(TimestampedModel):
+    """The clinic's own (Standard) Stripe account, connected through Connect OAuth.
+
+    Only the account id is kept: Stripe lets the platform act on it with the platform's key and
+    the `Stripe-Account` header, so no clinic secret is ever stored.
+    """
+
+    clinic = models.OneToOneField(
+        Clinic, on_delete=models.CASCADE, related_name="stripe_connection"
+    )
+    account_id = models.CharField(max_length=64, unique=True)
+    account_name = models.CharField(max_length=200)
+    country = models.CharField(max_length=2)
+    default_currency = models.CharField(max_length=3)
+    charges_enabled = models.BooleanField(default=False)
+    connected_at = models.DateTimeField()
+    connected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.account_name} ({self.account_id}) for {self.clinic}"
+
+
+class PaymentStatus(models.TextChoices):
+    REQUESTED = "requested", _("Requested")
+    PROCESSING = "processing", _("Processing")
+    PAID = "paid", _("Paid")
+    FAILED = "failed", _("Failed, can be retried")
+    CANCELLED = "cancelled", _("Cancelled")
+    EXPIRED = "expired", _("Expired")
+    REFUNDED = "refunded", _("Refunded")
+    PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
+
+
+OPEN_STATUSES = (PaymentStatus.REQUESTED, PaymentStatus.PROCESSING, PaymentStatus.FAILED)
+PAID_STATUSES = (PaymentStatus.PAID, PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED)
+
+
+class PaymentRequest(TimestampedModel):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # A short code people can read out on the phone; printed on the confirmation and receipt.
+    reference = models.CharField(max_length=16, unique=True)
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="payment_requests")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="payment_requests")
+    payer = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="payment_requests"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    # Frozen at request time: a later change of the clinic's account does not move this payment.
+    stripe_account_id = models.CharField(max_length=64)
+    amount = models.PositiveIntegerField()  # minor units
+    currency = models.CharField(max_length=3)
+    description = models.CharField(max_length=200)
+    status = models.CharField(
+        max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.REQUESTED
+    )
+    payment_intent_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    client_secret = models.CharField(max_length=200, blank=True)
+    receipt_email = models.EmailField(blank=True)
+    card_brand = models.CharField(max_length=20, blank=True)
+    card_last4 = models.CharField(max_length=4, blank=True)
+    failure_message = models.CharField(max_length=300, blank=True)
+    cancel_reason = models.CharField(max_length=300, blank=True)
+    amount_refunded = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField()
+    paid_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    receipt_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["visit", "created_at"]),
+            models.Index(fields=["clinic", "created_at"]),
+            models.Index(fields=["status", "updated_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.amount} {self.currency} ({self.status})"
+
+
+class StripeEvent(models.Model):
+    """Every webhook event received, once (the unique id makes a redelivery a no-op)."""
+
+    event_id = models.CharField(max_length=80, unique=True)
+    type = models.CharField(max_length=80)
+    account = models.CharField(max_length=64, blank=True)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["processed_at", "received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"

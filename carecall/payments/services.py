@@ -1,0 +1,586 @@
+"""Payments: the clinic's Stripe connection, payment requests in calls, and what Stripe tells us.
+
+Rules (DESIGN.md, "Payments, precisely"): amounts are integers in minor units and only ever come
+from our own record; one PaymentIntent per request (idempotency key = the request's id); Stripe
+decides what is paid, through the webhook or a retrieve, whichever comes first; every change is
+made under a row lock, moves forward only, and announces itself after commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from carecall.accounts.models import User
+from carecall.calls.events import broadcast_on_commit, call_group
+from carecall.calls.models import Participant, ParticipantKind, Visit, VisitStatus
+from carecall.clinic_apps.models import AppKey
+from carecall.clinic_apps.selectors import clinic_app_is_enabled
+from carecall.core.currencies import CURRENCIES, amount_format, amount_parse
+from carecall.core.errors import ServiceError
+from carecall.notifications.services import email_send
+from carecall.orgs.access import MANAGERS, clinic_for_user
+from carecall.orgs.models import Clinic
+from carecall.payments.gateway import Intent, PaymentGatewayError, get_gateway
+from carecall.payments.models import (
+    OPEN_STATUSES,
+    PaymentRequest,
+    PaymentStatus,
+    StripeConnection,
+    StripeEvent,
+)
+from carecall.payments.schemas import PaymentOut
+from carecall.payments.selectors import payment_info
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION_MAX = 200
+_REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out on the phone
+
+
+# ----------------------------------------------------------------------------- connection
+
+
+def _require_payment_gateway(clinic: Clinic) -> None:
+    if not clinic_app_is_enabled(clinic, AppKey.PAYMENT_GATEWAY):
+        raise ServiceError(
+            _("The Payment Gateway app is not enabled for %(clinic)s yet. Request it under Apps.")
+            % {"clinic": clinic.name}
+        )
+
+
+def connection_start(*, actor: User, clinic: Clinic, redirect_uri: str) -> tuple[str, str]:
+    """Begin Connect OAuth. Returns (state to keep in the session, Stripe's authorize URL)."""
+    clinic_for_user(actor, clinic.pk, roles=MANAGERS)
+    _require_payment_gateway(clinic)
+    if not settings.STRIPE_CONNECT_CLIENT_ID:
+        raise ServiceError(_("Stripe Connect is not configured on this server."))
+    state = secrets.token_urlsafe(32)
+    url = get_gateway().oauth_authorize_url(
+        state=state, redirect_uri=redirect_uri, email=clinic.contact_email
+    )
+    return state, url
+
+
+def _cancel_open_requests(*, account_id: str, reason: str, at_stripe: bool) -> int:
+    """Cancel every unpaid request of an account (it is being changed or removed)."""
+    count = 0
+    for pr in PaymentRequest.objects.filter(stripe_account_id=account_id, status__in=OPEN_STATUSES):
+        if at_stripe and pr.payment_intent_id:
+            try:
+                intent = get_gateway().intent_cancel(
+                    account_id=account_id,
+                    intent_id=pr.payment_intent_id,
+                    idempotency_key=f"{pr.pk}:cancel",
+                )
+            except PaymentGatewayError as error:
+                logger.warning(
+                    "could not cancel %s at Stripe: %s", pr.payment_intent_id, error.message
+                )
+            else:
+                if intent.status == "succeeded":
+                    payment_request_apply_intent(payment_request=pr, intent=intent)
+                    continue
+        if _cancel_locally(pr.pk, reason):
+            count += 1
+    return count
+
+
+def _cancel_locally(payment_request_id: uuid.UUID, reason: str) -> bool:
+    with transaction.atomic():
+        pr = PaymentRequest.objects.select_for_update().get(pk=payment_request_id)
+        if pr.status not in OPEN_STATUSES:
+            return False
+        pr.status = PaymentStatus.CANCELLED
+        pr.cancel_reason = reason[:300]
+        pr.cancelled_at = timezone.now()
+        pr.save()
+        _announce(pr)
+        return True
+
+
+def connection_complete(*, actor: User, clinic: Clinic, code: str) -> StripeConnection:
+    """Finish Connect OAuth: store the account (replacing an earlier one) and its details."""
+    clinic_for_user(actor, clinic.pk, roles=MANAGERS)
+    _require_payment_gateway(clinic)
+    gateway = get_gateway()
+    account_id = gateway.oauth_complete(code=code)
+    account = gateway.account_retrieve(account_id=account_id)
+    if account.default_currency not in CURRENCIES:
+        raise ServiceError(
+            _("That Stripe account's currency (%(code)s) is not supported by CareCall.")
+            % {"code": account.default_currency}
+        )
+    previous = StripeConnection.objects.filter(clinic=clinic).first()
+    if previous is not None and previous.account_id != account_id:
+        _cancel_open_requests(
+            account_id=previous.account_id,
+            reason=_("The clinic changed its Stripe account."),
+            at_stripe=True,
+        )
+    with transaction.atomic():
+        other = (
+            StripeConnection.objects.filter(account_id=account_id).exclude(clinic=clinic).first()
+        )
+        if other is not None:
+            raise ServiceError(
+                _("That Stripe account is already connected to %(clinic)s.")
+                % {"clinic": other.clinic.name}
+            )
+        connection, _created = StripeConnection.objects.update_or_create(
+            clinic=clinic,
+            defaults={
+                "account_id": account.id,
+                "account_name": account.name,
+                "country": account.country,
+                "default_currency": account.default_currency,
+                "charges_enabled": account.charges_enabled,
+                "connected_at": timezone.now(),
+                "connected_by": actor,
+            },
+        )
+        # The clinic's payments are in its account's currency.
+        Clinic.objects.filter(pk=clinic.pk).update(currency=account.default_currency)
+    return connection
+
+
+def connection_remove(*, actor: User, clinic: Clinic) -> None:
+    """Remove: cancel unpaid requests, deauthorise the account at Stripe, forget it."""
+    clinic_for_user(actor, clinic.pk, roles=MANAGERS)
+    connection = StripeConnection.objects.filter(clinic=clinic).first()
+    if connection is None:
+        raise ServiceError(_("No Stripe account is connected."))
+    _cancel_open_requests(
+        account_id=connection.account_id,
+        reason=_("The clinic removed its Stripe account."),
+        at_stripe=True,
+    )
+    get_gateway().oauth_deauthorize(account_id=connection.account_id)
+    connection.delete()
+
+
+def connection_forget_account(*, account_id: str) -> bool:
+    """The clinic disconnected CareCall from Stripe's side (account.application.deauthorized)."""
+    connection = StripeConnection.objects.filter(account_id=account_id).first()
+    _cancel_open_requests(
+        account_id=account_id,
+        reason=_("The clinic's Stripe account was disconnected."),
+        at_stripe=False,  # we no longer have access to it
+    )
+    if connection is None:
+        return False
+    connection.delete()
+    return True
+
+
+# ----------------------------------------------------------------------------- requests
+
+
+def _announce(pr: PaymentRequest) -> None:
+    broadcast_on_commit(call_group(pr.visit_id), PaymentOut(request=payment_info(pr)))
+
+
+def _new_reference() -> str:
+    return "CC-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(6))
+
+
+def _clinician_in_call(actor: User, visit: Visit) -> None:
+    clinic_for_user(actor, visit.clinic_id)
+    if not Participant.objects.filter(
+        visit=visit,
+        user=actor,
+        kind=ParticipantKind.CLINICIAN,
+        left_at__isnull=True,
+        joined_at__isnull=False,
+    ).exists():
+        raise PermissionDenied(_("Only a clinician in this call can request payments in it."))
+
+
+def payment_request_create(
+    *,
+    actor: User,
+    visit: Visit,
+    amount_text: str,
+    description: str,
+    payer_id: str | None = None,
+) -> PaymentRequest:
+    """A clinician asks for a payment in the call; its PaymentIntent is on the clinic's account."""
+    _clinician_in_call(actor, visit)
+    clinic = visit.clinic
+    if visit.status == VisitStatus.DONE:
+        raise ServiceError(_("This call has ended."))
+    _require_payment_gateway(clinic)
+    connection = StripeConnection.objects.filter(clinic=clinic).first()
+    if connection is None:
+        raise ServiceError(
+            _(
+                "%(clinic)s has no Stripe account connected. "
+                "A clinic admin connects it under Configure > Customer payments."
+            )
+            % {"clinic": clinic.name}
+        )
+    currency = connection.default_currency
+    decimals = CURRENCIES[currency].decimals
+    maximum = int(clinic.payment_max_amount * (10**decimals))
+    amount = amount_parse(amount_text, currency, maximum=maximum)
+    description = " ".join(description.split())
+    if not description:
+        raise ServiceError(_("Describe what the payment is for."), field="description")
+    if len(description) > DESCRIPTION_MAX:
+        raise ServiceError(
+            _("The description can be at most %(n)d characters.") % {"n": DESCRIPTION_MAX},
+            field="description",
+        )
+    payers = Participant.objects.filter(
+        visit=visit, kind__in=[ParticipantKind.PATIENT, ParticipantKind.GUEST]
+    )
+    if payer_id:
+        payer = payers.filter(pk=payer_id).first()
+        if payer is None or (payer.kind == ParticipantKind.GUEST and payer.claimed_at is None):
+            raise ServiceError(_("Choose who pays from the people in this call."), field="payer")
+    else:
+        payer = payers.get(kind=ParticipantKind.PATIENT)
+    now = timezone.now()
+    with transaction.atomic():
+        pr = PaymentRequest(
+            visit=visit,
+            clinic=clinic,
+            payer=payer,
+            requested_by=actor,
+            stripe_account_id=connection.account_id,
+            amount=amount,
+            currency=currency,
+            description=description,
+            expires_at=now + timedelta(days=settings.PAYMENT_LINK_DAYS),
+        )
+        for _attempt in range(5):
+            pr.reference = _new_reference()
+            try:
+                with transaction.atomic():
+                    pr.save(force_insert=True)
+                break
+            except IntegrityError:
+                continue
+        # Inside the transaction: if Stripe refuses or cannot be reached, the request is rolled
+        # back and nothing is left half-made. The key makes a retried call return the same intent.
+        intent = get_gateway().intent_create(
+            account_id=connection.account_id,
+            amount=amount,
+            currency=currency,
+            description=description,
+            metadata={
+                "payment_request": str(pr.pk),
+                "clinic": str(clinic.pk),
+                "visit": str(visit.pk),
+                "reference": pr.reference,
+            },
+            statement_descriptor_suffix=_descriptor_suffix(clinic),
+            idempotency_key=str(pr.pk),
+        )
+        pr.payment_intent_id = intent.id
+        pr.client_secret = intent.client_secret
+        pr.save(update_fields=["payment_intent_id", "client_secret", "updated_at"])
+        _announce(pr)
+    return pr
+
+
+def _descriptor_suffix(clinic: Clinic) -> str:
+    """Up to 22 Latin letters, digits and spaces shown on the card statement."""
+    cleaned = "".join(c for c in clinic.name.upper() if c.isascii() and (c.isalnum() or c == " "))
+    return " ".join(cleaned.split())[:22]
+
+
+def payment_request_cancel(*, actor: User, payment_request: PaymentRequest) -> PaymentRequest:
+    clinic_for_user(actor, payment_request.clinic_id)
+    _clinician_in_call_or_manager(actor, payment_request)
+    pr = payment_request
+    if pr.status not in OPEN_STATUSES:
+        raise ServiceError(_("Only a payment that is not paid yet can be cancelled."))
+    if pr.payment_intent_id:
+        try:
+            intent = get_gateway().intent_cancel(
+                account_id=pr.stripe_account_id,
+                intent_id=pr.payment_intent_id,
+                idempotency_key=f"{pr.pk}:cancel",
+            )
+        except PaymentGatewayError as error:
+            # Maybe it was paid a moment ago: Stripe decides.
+            refreshed = payment_request_reconcile(payment_request=pr)
+            if refreshed.status not in OPEN_STATUSES:
+                raise ServiceError(_("It was paid before it could be cancelled.")) from error
+            raise ServiceError(error.message) from error
+        if intent.status == "succeeded":
+            payment_request_apply_intent(payment_request=pr, intent=intent)
+            raise ServiceError(_("It was paid before it could be cancelled."))
+    name = actor.get_full_name()
+    _cancel_locally(pr.pk, _("Cancelled by %(name)s.") % {"name": name})
+    pr.refresh_from_db()
+    return pr
+
+
+def _clinician_in_call_or_manager(actor: User, pr: PaymentRequest) -> None:
+    access = clinic_for_user(actor, pr.clinic_id)
+    if access.can_manage:
+        return
+    _clinician_in_call(actor, pr.visit)
+
+
+def payment_request_set_email(*, payment_request: PaymentRequest, email: str) -> PaymentRequest:
+    """The payer gives an email for the receipt, just before paying."""
+    email = email.strip().lower()
+    try:
+        validate_email(email)
+    except Exception:
+        raise ServiceError(
+            _("Enter a valid email address for your receipt."), field="email"
+        ) from None
+    pr = _payable(payment_request)
+    if pr.receipt_email != email and pr.payment_intent_id:
+        digest = hashlib.sha256(email.encode()).hexdigest()[:16]
+        get_gateway().intent_set_receipt_email(
+            account_id=pr.stripe_account_id,
+            intent_id=pr.payment_intent_id,
+            email=email,
+            idempotency_key=f"{pr.pk}:email:{digest}",
+        )
+    PaymentRequest.objects.filter(pk=pr.pk).update(receipt_email=email, updated_at=timezone.now())
+    pr.refresh_from_db()
+    return pr
+
+
+def _payable(pr: PaymentRequest) -> PaymentRequest:
+    pr.refresh_from_db()
+    if pr.status in (PaymentStatus.PAID, PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED):
+        raise ServiceError(_("This payment has been made already."))
+    if pr.status == PaymentStatus.CANCELLED:
+        raise ServiceError(
+            _("This payment request was cancelled: %(reason)s") % {"reason": pr.cancel_reason}
+        )
+    if pr.status == PaymentStatus.EXPIRED or pr.expires_at <= timezone.now():
+        payment_request_expire(payment_request=pr)
+        raise ServiceError(_("This payment request has expired. Contact the clinic."))
+    return pr
+
+
+def payment_request_for_payer(*, payment_request: PaymentRequest) -> PaymentRequest:
+    """What the payer's page may open: the request, when it can still be paid."""
+    return _payable(payment_request)
+
+
+def payment_request_expire(*, payment_request: PaymentRequest) -> bool:
+    with transaction.atomic():
+        pr = PaymentRequest.objects.select_for_update().get(pk=payment_request.pk)
+        if pr.status not in OPEN_STATUSES or pr.expires_at > timezone.now():
+            return False
+        pr.status = PaymentStatus.EXPIRED
+        pr.save(update_fields=["status", "updated_at"])
+        _announce(pr)
+    if pr.payment_intent_id:
+        try:
+            get_gateway().intent_cancel(
+                account_id=pr.stripe_account_id,
+                intent_id=pr.payment_intent_id,
+                idempotency_key=f"{pr.pk}:cancel",
+            )
+        except PaymentGatewayError as error:
+            logger.warning("could not cancel expired %s: %s", pr.payment_intent_id, error.message)
+    return True
+
+
+# ----------------------------------------------------------------------------- what Stripe says
+
+# Which of our statuses may follow which Stripe status; anything else is ignored (out of order).
+_FORWARD: dict[str, set[str]] = {
+    PaymentStatus.PROCESSING: {PaymentStatus.REQUESTED, PaymentStatus.FAILED},
+    PaymentStatus.FAILED: {PaymentStatus.REQUESTED, PaymentStatus.PROCESSING},
+    PaymentStatus.REQUESTED: set(),
+    PaymentStatus.CANCELLED: {
+        PaymentStatus.REQUESTED,
+        PaymentStatus.PROCESSING,
+        PaymentStatus.FAILED,
+    },
+    # Stripe has the last word on money: a payment it took is paid even if we had given up on it.
+    PaymentStatus.PAID: {
+        PaymentStatus.REQUESTED,
+        PaymentStatus.PROCESSING,
+        PaymentStatus.FAILED,
+        PaymentStatus.CANCELLED,
+        PaymentStatus.EXPIRED,
+    },
+}
+
+
+def _status_from_intent(intent: Intent) -> str | None:
+    if intent.status == "succeeded":
+        return PaymentStatus.PAID
+    if intent.status == "processing":
+        return PaymentStatus.PROCESSING
+    if intent.status == "canceled":
+        return PaymentStatus.CANCELLED
+    if intent.status == "requires_payment_method" and intent.failure_message:
+        return PaymentStatus.FAILED
+    return None
+
+
+def payment_request_apply_intent(
+    *, payment_request: PaymentRequest, intent: Intent
+) -> PaymentRequest:
+    """Apply Stripe's view of the PaymentIntent, forward only; the first to say "paid" wins."""
+    with transaction.atomic():
+        pr = (
+            PaymentRequest.objects.select_for_update()
+            .select_related("clinic")
+            .get(pk=payment_request.pk)
+        )
+        if intent.id != pr.payment_intent_id:
+            raise ServiceError("PaymentIntent does not belong to this request")
+        if intent.amount != pr.amount or intent.currency.upper() != pr.currency:
+            logger.error("amount mismatch on %s: %s %s", pr.pk, intent.amount, intent.currency)
+            raise ServiceError("Stripe's amount or currency differs from the request")
+        new = _status_from_intent(intent)
+        if new is None or pr.status not in _FORWARD.get(new, set()):
+            return pr
+        pr.status = new
+        if new == PaymentStatus.PAID:
+            pr.paid_at = timezone.now()
+            pr.card_brand = intent.card_brand[:20]
+            pr.card_last4 = intent.card_last4[:4]
+            pr.failure_message = ""
+            if not pr.receipt_email and intent.receipt_email:
+                pr.receipt_email = intent.receipt_email
+            if pr.receipt_email and pr.receipt_sent_at is None:
+                pr.receipt_sent_at = timezone.now()
+                _send_receipt(pr)
+        elif new == PaymentStatus.FAILED:
+            pr.failure_message = intent.failure_message[:300]
+        elif new == PaymentStatus.CANCELLED:
+            pr.cancelled_at = timezone.now()
+            pr.cancel_reason = pr.cancel_reason or _("Cancelled at Stripe.")
+        pr.save()
+        _announce(pr)
+    return pr
+
+
+def _send_receipt(pr: PaymentRequest) -> None:
+    clinic = pr.clinic
+    email_send(
+        to=pr.receipt_email,
+        template="payments/email/receipt",
+        context={
+            "pr": pr,
+            "clinic": clinic,
+            "info": payment_info(pr),
+            "amount": amount_format(pr.amount, pr.currency),
+        },
+    )
+
+
+def payment_request_reconcile(*, payment_request: PaymentRequest) -> PaymentRequest:
+    """Ask Stripe for the PaymentIntent and apply what it says (the patient's page reported, or
+    the reconcile command found the request stuck)."""
+    if not payment_request.payment_intent_id:
+        return payment_request
+    intent = get_gateway().intent_retrieve(
+        account_id=payment_request.stripe_account_id, intent_id=payment_request.payment_intent_id
+    )
+    return payment_request_apply_intent(payment_request=payment_request, intent=intent)
+
+
+def payments_reconcile(*, older_than: timedelta = timedelta(minutes=3)) -> dict[str, int]:
+    """Re-read from Stripe every request stuck unpaid for a while; expire overdue ones."""
+    counts = {"checked": 0, "changed": 0, "expired": 0, "errors": 0}
+    cutoff = timezone.now() - older_than
+    stuck = PaymentRequest.objects.filter(status__in=OPEN_STATUSES, updated_at__lte=cutoff)
+    for pr in stuck.iterator():
+        if pr.expires_at <= timezone.now():
+            counts["expired"] += int(payment_request_expire(payment_request=pr))
+            continue
+        counts["checked"] += 1
+        before = pr.status
+        try:
+            after = payment_request_reconcile(payment_request=pr).status
+        except (PaymentGatewayError, ServiceError) as error:
+            counts["errors"] += 1
+            logger.warning("reconcile %s: %s", pr.pk, error)
+            continue
+        counts["changed"] += int(after != before)
+    return counts
+
+
+def stripe_event_receive(*, payload: bytes, signature: str) -> tuple[StripeEvent, bool]:
+    """Verify and store a webhook event (inbox). Returns (event, is_new)."""
+    event = get_gateway().webhook_event(payload=payload, signature=signature)
+    stored, created = StripeEvent.objects.get_or_create(
+        event_id=event.id,
+        defaults={
+            "type": event.type,
+            "account": event.account or "",
+            "payload": {"object": event.object, "created": event.created},
+        },
+    )
+    return stored, created
+
+
+def stripe_event_process(*, event: StripeEvent) -> str:
+    """Act on a stored event once; the outcome is kept on the row."""
+    with transaction.atomic():
+        row = StripeEvent.objects.select_for_update().get(pk=event.pk)
+        if row.processed_at is not None:
+            return row.outcome
+    outcome = _process(row)
+    StripeEvent.objects.filter(pk=row.pk).update(processed_at=timezone.now(), outcome=outcome[:300])
+    return outcome
+
+
+def _process(row: StripeEvent) -> str:
+    obj = row.payload.get("object") or {}
+    if row.type == "account.application.deauthorized":
+        if not row.account:
+            return "ignored: no account"
+        return (
+            "forgot account"
+            if connection_forget_account(account_id=row.account)
+            else "no such connection"
+        )
+    if not row.type.startswith("payment_intent."):
+        return "ignored: type"
+    pr = PaymentRequest.objects.filter(payment_intent_id=obj.get("id")).first()
+    if pr is None:
+        return "ignored: unknown PaymentIntent"
+    if row.account != pr.stripe_account_id:
+        logger.warning("event %s for %s names account %s", row.event_id, pr.pk, row.account)
+        return "ignored: foreign account"
+    if (
+        int(obj.get("amount") or -1) != pr.amount
+        or str(obj.get("currency", "")).upper() != pr.currency
+    ):
+        return "ignored: amount or currency differs"
+    try:
+        if row.type == "payment_intent.succeeded":
+            # Re-read with the charge expanded for the card's brand and last 4.
+            payment_request_reconcile(payment_request=pr)
+        else:
+            error = obj.get("last_payment_error") or {}
+            intent = Intent(
+                id=str(obj["id"]),
+                status=str(obj.get("status")),
+                amount=int(obj["amount"]),
+                currency=str(obj["currency"]).upper(),
+                client_secret="",
+                failure_message=str(error.get("message") or "") if isinstance(error, dict) else "",
+            )
+            payment_request_apply_intent(payment_request=pr, intent=intent)
+    except PaymentGatewayError as error:
+        return f"error: {error.message}"
+    pr.refresh_from_db()
+    return f"applied: {pr.status}"

@@ -1,0 +1,228 @@
+"""The only module that imports `stripe`. Maps Stripe's objects and errors onto gateway.py."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+import stripe
+from django.conf import settings
+from django.utils.translation import gettext as _
+from stripe import oauth_error
+from stripe._http_client import new_default_http_client
+
+from carecall.payments.gateway import ConnectedAccount, Intent, PaymentGatewayError, WebhookEvent
+
+# Stripe's API version our requests and the sandbox's answers follow.
+API_VERSION = "2023-08-16"
+
+
+def _client() -> stripe.StripeClient:
+    if not settings.STRIPE_SECRET_KEY:
+        raise PaymentGatewayError(_("Payments are not configured on this server (no Stripe key)."))
+    return stripe.StripeClient(
+        settings.STRIPE_SECRET_KEY,
+        client_id=settings.STRIPE_CONNECT_CLIENT_ID or None,
+        stripe_version=API_VERSION,
+        base_addresses={
+            "api": settings.STRIPE_API_BASE,
+            "connect": settings.STRIPE_CONNECT_BASE,
+        },
+        max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
+        http_client=new_default_http_client(timeout=settings.STRIPE_TIMEOUT_SECONDS),
+    )
+
+
+def _translate(error: stripe.StripeError) -> PaymentGatewayError:
+    if isinstance(error, stripe.CardError):
+        return PaymentGatewayError(
+            error.user_message or str(error),
+            code=error.code,
+            decline_code=getattr(error, "decline_code", None) or None,
+        )
+    if isinstance(error, stripe.RateLimitError):
+        return PaymentGatewayError(_("Stripe is busy. Try again in a moment."), retryable=True)
+    if isinstance(error, stripe.APIConnectionError):
+        return PaymentGatewayError(
+            _("Stripe cannot be reached. Try again in a moment."), retryable=True
+        )
+    if isinstance(error, stripe.AuthenticationError):
+        return PaymentGatewayError(_("The platform's Stripe key was refused."))
+    if isinstance(error, stripe.PermissionError):
+        return PaymentGatewayError(
+            _("The clinic's Stripe account is no longer connected."), code="account_invalid"
+        )
+    if isinstance(error, oauth_error.OAuthError):
+        return PaymentGatewayError(
+            _("Stripe did not accept the connection: %(reason)s")
+            % {"reason": error.user_message or error.code},
+            code=str(error.code),
+        )
+    if isinstance(error, stripe.APIError) or (error.http_status or 0) >= 500:
+        return PaymentGatewayError(
+            _("Stripe had a problem. Try again in a moment."), retryable=True
+        )
+    return PaymentGatewayError(error.user_message or str(error), code=error.code)
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    """Stripe objects are not dicts since v13; read them as plain (recursive) dicts."""
+    if hasattr(obj, "to_dict"):
+        return dict(obj.to_dict())
+    return dict(obj)
+
+
+def _intent(obj: Any) -> Intent:
+    pi = _plain(obj)
+    charge = pi.get("latest_charge")
+    card: dict[str, Any] = {}
+    refunded = 0
+    if isinstance(charge, dict):
+        card = (charge.get("payment_method_details") or {}).get("card") or {}
+        refunded = int(charge.get("amount_refunded") or 0)
+    error = pi.get("last_payment_error") or {}
+    return Intent(
+        id=pi["id"],
+        status=pi["status"],
+        amount=int(pi["amount"]),
+        currency=str(pi["currency"]).upper(),
+        client_secret=pi.get("client_secret") or "",
+        receipt_email=pi.get("receipt_email"),
+        card_brand=str(card.get("brand") or ""),
+        card_last4=str(card.get("last4") or ""),
+        failure_message=(error.get("message") or "") if error else "",
+        amount_refunded=refunded,
+        metadata=dict(pi.get("metadata") or {}),
+    )
+
+
+class StripeGateway:
+    def oauth_authorize_url(self, *, state: str, redirect_uri: str, email: str = "") -> str:
+        query = {
+            "response_type": "code",
+            "client_id": settings.STRIPE_CONNECT_CLIENT_ID,
+            "scope": "read_write",
+            "state": state,
+            "redirect_uri": redirect_uri,
+        }
+        if email:
+            query["stripe_user[email]"] = email
+        return f"{settings.STRIPE_CONNECT_BASE}/oauth/authorize?{urlencode(query)}"
+
+    def oauth_complete(self, *, code: str) -> str:
+        try:
+            response = _client().oauth.token({"grant_type": "authorization_code", "code": code})
+        except stripe.StripeError as error:
+            raise _translate(error) from error
+        return str(_plain(response)["stripe_user_id"])
+
+    def oauth_deauthorize(self, *, account_id: str) -> None:
+        try:
+            _client().oauth.deauthorize(
+                {"client_id": settings.STRIPE_CONNECT_CLIENT_ID, "stripe_user_id": account_id}
+            )
+        except oauth_error.InvalidClientError:
+            return  # already disconnected from Stripe's side: the outcome we wanted
+        except stripe.StripeError as error:
+            raise _translate(error) from error
+
+    def account_retrieve(self, *, account_id: str) -> ConnectedAccount:
+        try:
+            account = _plain(_client().accounts.retrieve(account_id))
+        except stripe.StripeError as error:
+            raise _translate(error) from error
+        profile = account.get("business_profile") or {}
+        settings_dashboard = (account.get("settings") or {}).get("dashboard") or {}
+        name = profile.get("name") or settings_dashboard.get("display_name") or account_id
+        return ConnectedAccount(
+            id=account["id"],
+            name=str(name),
+            email=str(account.get("email") or ""),
+            country=str(account.get("country") or ""),
+            default_currency=str(account.get("default_currency") or "").upper(),
+            charges_enabled=bool(account.get("charges_enabled")),
+            payouts_enabled=bool(account.get("payouts_enabled")),
+        )
+
+    def intent_create(
+        self,
+        *,
+        account_id: str,
+        amount: int,
+        currency: str,
+        description: str,
+        metadata: dict[str, str],
+        statement_descriptor_suffix: str,
+        idempotency_key: str,
+    ) -> Intent:
+        params: dict[str, Any] = {
+            "amount": amount,
+            "currency": currency.lower(),
+            "description": description,
+            "metadata": metadata,
+            "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
+        }
+        if statement_descriptor_suffix:
+            params["statement_descriptor_suffix"] = statement_descriptor_suffix
+        try:
+            pi = _client().payment_intents.create(
+                params,  # type: ignore[arg-type]
+                {"stripe_account": account_id, "idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as error:
+            raise _translate(error) from error
+        return _intent(pi)
+
+    def intent_retrieve(self, *, account_id: str, intent_id: str) -> Intent:
+        try:
+            pi = _client().payment_intents.retrieve(
+                intent_id, {"expand": ["latest_charge"]}, {"stripe_account": account_id}
+            )
+        except stripe.StripeError as error:
+            raise _translate(error) from error
+        return _intent(pi)
+
+    def intent_set_receipt_email(
+        self, *, account_id: str, intent_id: str, email: str, idempotency_key: str
+    ) -> Intent:
+        try:
+            pi = _client().payment_intents.update(
+                intent_id,
+                # Stripe emails its own receipt (live mode) when receipt_email is set.
+                {"receipt_email": email}
+                if settings.STRIPE_SENDS_RECEIPTS
+                else {"metadata": {"receipt_email": email}},
+                {"stripe_account": account_id, "idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as error:
+            raise _translate(error) from error
+        return _intent(pi)
+
+    def intent_cancel(self, *, account_id: str, intent_id: str, idempotency_key: str) -> Intent:
+        try:
+            pi = _client().payment_intents.cancel(
+                intent_id,
+                {"cancellation_reason": "requested_by_customer"},
+                {"stripe_account": account_id, "idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as error:
+            raise _translate(error) from error
+        return _intent(pi)
+
+    def webhook_event(self, *, payload: bytes, signature: str) -> WebhookEvent:
+        if not settings.STRIPE_WEBHOOK_SECRET:
+            raise PaymentGatewayError(_("Webhooks are not configured (no STRIPE_WEBHOOK_SECRET)."))
+        try:
+            event = stripe.Webhook.construct_event(
+                payload, signature, settings.STRIPE_WEBHOOK_SECRET, tolerance=300
+            )
+        except (ValueError, stripe.SignatureVerificationError) as error:
+            raise PaymentGatewayError(f"bad webhook: {error}") from error
+        plain = _plain(event)
+        return WebhookEvent(
+            id=str(plain["id"]),
+            type=str(plain["type"]),
+            account=plain.get("account"),
+            created=int(plain.get("created") or 0),
+            object=dict((plain.get("data") or {}).get("object") or {}),
+        )

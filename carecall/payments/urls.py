@@ -1,0 +1,47 @@
+from django.urls import path, re_path
+
+from carecall.payments import views
+
+app_name = "payments"
+
+PAYER = r"^(?P<kind>v|j)/(?P<token>[A-Za-z0-9_-]+)/payments/"
+
+urlpatterns = [
+    path(
+        "clinics/<int:clinic_id>/configure/customer-payments/",
+        views.customer_payments,
+        name="customer_payments",
+    ),
+    path(
+        "clinics/<int:clinic_id>/configure/customer-payments/connect/",
+        views.connect_start,
+        name="connect_start",
+    ),
+    path(
+        "clinics/<int:clinic_id>/configure/customer-payments/remove/",
+        views.connect_remove,
+        name="connect_remove",
+    ),
+    path("payments/stripe/oauth/callback/", views.oauth_callback, name="oauth_callback"),
+    path("payments/stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),
+    path(
+        "clinics/<int:clinic_id>/visits/<uuid:visit_id>/payments/",
+        views.visit_payments,
+        name="visit_payments",
+    ),
+    path(
+        "clinics/<int:clinic_id>/visits/<uuid:visit_id>/payments/<uuid:request_id>/cancel/",
+        views.visit_payment_cancel,
+        name="visit_payment_cancel",
+    ),
+    re_path(PAYER + r"$", views.payer_payments, name="payer_payments"),
+    re_path(PAYER + r"(?P<request_id>[0-9a-f-]{36})/$", views.payer_payment, name="payer_payment"),
+    re_path(
+        PAYER + r"(?P<request_id>[0-9a-f-]{36})/email/$", views.payer_email, name="payer_email"
+    ),
+    re_path(
+        PAYER + r"(?P<request_id>[0-9a-f-]{36})/complete/$",
+        views.payer_complete,
+        name="payer_complete",
+    ),
+]

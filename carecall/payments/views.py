@@ -1,0 +1,374 @@
+"""Payments pages and JSON endpoints. Thin: find the caller's access, call a service, answer.
+
+JSON errors always say why: {"error": "...", "field": "amount"} with 400 (bad input), 403/404
+(access), 409 (state), 503 (Stripe trouble: try again).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from carecall.accounts.models import User
+from carecall.calls.access import (
+    GUEST_SESSION_KEY,
+    guest_for_token,
+    visit_for_staff,
+    visit_for_token,
+)
+from carecall.calls.models import Participant, ParticipantKind
+from carecall.clinic_apps.models import AppKey
+from carecall.clinic_apps.selectors import clinic_app_is_enabled
+from carecall.core.currencies import CURRENCIES, amount_to_major
+from carecall.core.errors import ServiceError
+from carecall.orgs.access import MANAGERS, clinic_for_user
+from carecall.payments import services
+from carecall.payments.gateway import PaymentGatewayError
+from carecall.payments.models import PaymentRequest
+from carecall.payments.selectors import (
+    connection_of,
+    local_display,
+    payment_info,
+    payment_requests_of_payer,
+    payment_requests_of_visit,
+)
+
+OAUTH_SESSION_KEY = "carecall_stripe_oauth"
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def _info(pr: PaymentRequest) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return asdict(payment_info(pr))
+
+
+def _error(message: str, status: int, field: str | None = None) -> JsonResponse:
+    body: dict[str, Any] = {"error": message}
+    if field:
+        body["field"] = field
+    return JsonResponse(body, status=status)
+
+
+def _gateway_error(error: PaymentGatewayError) -> JsonResponse:
+    if error.retryable:
+        return _error(_("Stripe did not answer in time: nothing was charged. Try again."), 503)
+    return _error(error.message, 400)
+
+
+def _body(request: HttpRequest) -> dict[str, Any]:
+    if request.content_type == "application/json":
+        try:
+            data = json.loads(request.body or b"{}")
+        except json.JSONDecodeError:
+            raise ServiceError(_("The request body is not valid JSON.")) from None
+        if not isinstance(data, dict):
+            raise ServiceError(_("The request body must be a JSON object."))
+        return data
+    return request.POST.dict()
+
+
+# ----------------------------------------------------------------- Configure > Customer payments
+
+
+@login_required
+@require_GET
+def customer_payments(request: HttpRequest, clinic_id: int) -> HttpResponse:
+    access = clinic_for_user(_user(request), clinic_id, roles=MANAGERS)
+    clinic = access.clinic
+    connection = connection_of(clinic.pk)
+    response = render(
+        request,
+        "payments/customer_payments.html",
+        {
+            "clinic": clinic,
+            "access": access,
+            "enabled": clinic_app_is_enabled(clinic, AppKey.PAYMENT_GATEWAY),
+            "connection": connection,
+            "connected_at": local_display(clinic.timezone, connection.connected_at)
+            if connection
+            else "",
+            "dashboard_url": settings.STRIPE_DASHBOARD_URL,
+        },
+    )
+    # Go to Stripe posts here and is redirected to Stripe's OAuth page: CSP's form-action
+    # covers that redirect, so this page (only) allows Stripe Connect's origin.
+    connect = urlsplit(settings.STRIPE_CONNECT_BASE)
+    response._csp_update = {"form-action": [f"{connect.scheme}://{connect.netloc}"]}  # type: ignore[attr-defined]
+    return response
+
+
+@login_required
+@require_POST
+def connect_start(request: HttpRequest, clinic_id: int) -> HttpResponse:
+    access = clinic_for_user(_user(request), clinic_id, roles=MANAGERS)
+    redirect_uri = request.build_absolute_uri(reverse("payments:oauth_callback"))
+    try:
+        state, url = services.connection_start(
+            actor=_user(request), clinic=access.clinic, redirect_uri=redirect_uri
+        )
+    except ServiceError as error:
+        messages.error(request, error.message)
+        return redirect("payments:customer_payments", clinic_id=clinic_id)
+    # Bound to this session and used once: the callback pops it.
+    request.session[OAUTH_SESSION_KEY] = {"state": state, "clinic_id": access.clinic.pk}
+    return redirect(url)
+
+
+@login_required
+@require_GET
+def oauth_callback(request: HttpRequest) -> HttpResponse:
+    pending = request.session.pop(OAUTH_SESSION_KEY, None)
+    state = request.GET.get("state", "")
+    if not pending or not secrets.compare_digest(str(pending.get("state", "")), state):
+        messages.error(
+            request,
+            _(
+                "That Stripe connection link is not valid any more (it was used, or it belongs "
+                "to another session). Start again with Go to Stripe."
+            ),
+        )
+        return redirect("orgs:home")
+    clinic_id = int(pending["clinic_id"])
+    access = clinic_for_user(_user(request), clinic_id, roles=MANAGERS)
+    if request.GET.get("error"):
+        messages.error(
+            request,
+            _("The Stripe account was not connected: %(reason)s")
+            % {"reason": request.GET.get("error_description") or request.GET["error"]},
+        )
+        return redirect("payments:customer_payments", clinic_id=clinic_id)
+    try:
+        connection = services.connection_complete(
+            actor=_user(request), clinic=access.clinic, code=request.GET.get("code", "")
+        )
+    except (ServiceError, PaymentGatewayError) as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("Connected %(name)s (%(id)s). Clinicians can now request payments in calls.")
+            % {"name": connection.account_name, "id": connection.account_id},
+        )
+    return redirect("payments:customer_payments", clinic_id=clinic_id)
+
+
+@login_required
+@require_POST
+def connect_remove(request: HttpRequest, clinic_id: int) -> HttpResponse:
+    access = clinic_for_user(_user(request), clinic_id, roles=MANAGERS)
+    try:
+        services.connection_remove(actor=_user(request), clinic=access.clinic)
+    except (ServiceError, PaymentGatewayError) as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request, _("The Stripe account was removed. Unpaid requests were cancelled.")
+        )
+    return redirect("payments:customer_payments", clinic_id=clinic_id)
+
+
+# ----------------------------------------------------------------- the clinician's panel
+
+
+def _staff_visit(request: HttpRequest, clinic_id: int, visit_id: str) -> Any:
+    _access, visit = visit_for_staff(_user(request), visit_id)
+    if visit.clinic_id != clinic_id:
+        raise Http404
+    return visit
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def visit_payments(request: HttpRequest, clinic_id: int, visit_id: str) -> JsonResponse:
+    visit = _staff_visit(request, clinic_id, visit_id)
+    if request.method == "POST":
+        try:
+            data = _body(request)
+            pr = services.payment_request_create(
+                actor=_user(request),
+                visit=visit,
+                amount_text=str(data.get("amount", "")),
+                description=str(data.get("description", "")),
+                payer_id=str(data.get("payer") or "") or None,
+            )
+        except PermissionDenied as denied:
+            return _error(str(denied), 403)
+        except ServiceError as error:
+            return _error(error.message, 400, error.field)
+        except PaymentGatewayError as error:
+            return _gateway_error(error)
+        return JsonResponse({"request": _info(pr)}, status=201)
+    clinic = visit.clinic
+    connection = connection_of(clinic.pk)
+    enabled = clinic_app_is_enabled(clinic, AppKey.PAYMENT_GATEWAY)
+    payers = Participant.objects.filter(
+        visit=visit, kind__in=[ParticipantKind.PATIENT, ParticipantKind.GUEST]
+    ).exclude(kind=ParticipantKind.GUEST, claimed_at__isnull=True)
+    currency = connection.default_currency if connection else clinic.currency
+    return JsonResponse(
+        {
+            "enabled": enabled,
+            "connected": connection is not None,
+            "missing": (
+                ""
+                if enabled and connection
+                else _(
+                    "Ask a clinic admin to connect the clinic's Stripe account under "
+                    "Configure > Customer payments."
+                )
+                if enabled
+                else _("The Payment Gateway app is not enabled for this clinic.")
+            ),
+            "currency": currency,
+            "decimals": CURRENCIES[currency].decimals if currency in CURRENCIES else 2,
+            "maximum": amount_to_major(
+                int(
+                    clinic.payment_max_amount
+                    * 10 ** CURRENCIES.get(currency, CURRENCIES["AUD"]).decimals
+                ),
+                currency,
+            ),
+            "payers": [
+                {"id": str(p.pk), "name": p.display_name, "kind": p.kind}
+                for p in payers.order_by("created_at")
+            ],
+            "requests": [_info(pr) for pr in payment_requests_of_visit(visit)],
+        }
+    )
+
+
+@login_required
+@require_POST
+def visit_payment_cancel(
+    request: HttpRequest, clinic_id: int, visit_id: str, request_id: str
+) -> JsonResponse:
+    visit = _staff_visit(request, clinic_id, visit_id)
+    pr = PaymentRequest.objects.filter(pk=request_id, visit=visit).first()
+    if pr is None:
+        return _error(_("No such payment request in this call."), 404)
+    try:
+        pr = services.payment_request_cancel(actor=_user(request), payment_request=pr)
+    except PermissionDenied as denied:
+        return _error(str(denied), 403)
+    except ServiceError as error:
+        return _error(error.message, 409)
+    except PaymentGatewayError as error:
+        return _gateway_error(error)
+    return JsonResponse({"request": _info(pr)})
+
+
+# ----------------------------------------------------------------- the payer (patient or guest)
+
+
+def _payer(request: HttpRequest, kind: str, token: str) -> Participant:
+    if kind == "v":
+        visit = visit_for_token(token)
+        return Participant.objects.select_related("visit", "visit__clinic").get(
+            visit=visit, kind=ParticipantKind.PATIENT
+        )
+    guest = guest_for_token(token, claimed_ids=request.session.get(GUEST_SESSION_KEY, []))
+    if guest.claimed_at is None:
+        raise Http404
+    return guest
+
+
+def _payer_request(request: HttpRequest, kind: str, token: str, request_id: str) -> PaymentRequest:
+    payer = _payer(request, kind, token)
+    pr = (
+        PaymentRequest.objects.select_related("clinic", "payer", "requested_by")
+        .filter(pk=request_id, payer=payer)
+        .first()
+    )
+    if pr is None:
+        raise Http404  # someone else's request, or another visit's: it does not exist for you
+    return pr
+
+
+@require_GET
+def payer_payments(request: HttpRequest, kind: str, token: str) -> JsonResponse:
+    payer = _payer(request, kind, token)
+    return JsonResponse(
+        {"me": str(payer.pk), "requests": [_info(pr) for pr in payment_requests_of_payer(payer)]}
+    )
+
+
+@require_GET
+def payer_payment(request: HttpRequest, kind: str, token: str, request_id: str) -> JsonResponse:
+    pr = _payer_request(request, kind, token, request_id)
+    try:
+        pr = services.payment_request_for_payer(payment_request=pr)
+    except ServiceError as error:
+        return JsonResponse({"error": error.message, "request": _info(pr)}, status=409)
+    return JsonResponse(
+        {
+            "request": _info(pr),
+            "client_secret": pr.client_secret,
+            "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+            "stripe_account": pr.stripe_account_id,
+            "receipt_email": pr.receipt_email,
+        }
+    )
+
+
+@require_POST
+def payer_email(request: HttpRequest, kind: str, token: str, request_id: str) -> JsonResponse:
+    pr = _payer_request(request, kind, token, request_id)
+    try:
+        pr = services.payment_request_set_email(
+            payment_request=pr, email=str(_body(request).get("email", ""))
+        )
+    except ServiceError as error:
+        return _error(error.message, 400 if error.field else 409, error.field)
+    except PaymentGatewayError as error:
+        return _gateway_error(error)
+    return JsonResponse({"request": _info(pr)})
+
+
+@require_POST
+def payer_complete(request: HttpRequest, kind: str, token: str, request_id: str) -> JsonResponse:
+    """The page says Stripe.js finished: ask Stripe (never the browser) what happened."""
+    pr = _payer_request(request, kind, token, request_id)
+    try:
+        pr = services.payment_request_reconcile(payment_request=pr)
+    except PaymentGatewayError as error:
+        return _gateway_error(error)
+    except ServiceError as error:
+        return _error(error.message, 409)
+    return JsonResponse({"request": _info(pr)})
+
+
+# ----------------------------------------------------------------- Stripe's webhook
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request: HttpRequest) -> JsonResponse:
+    """Verify, store once, acknowledge; act on it after the row is committed."""
+    try:
+        event, created = services.stripe_event_receive(
+            payload=request.body, signature=request.headers.get("Stripe-Signature", "")
+        )
+    except PaymentGatewayError as error:
+        return _error(error.message, 400)
+    if created:
+        from django.db import transaction
+
+        transaction.on_commit(lambda: services.stripe_event_process(event=event))
+    return JsonResponse({"received": True, "duplicate": not created})
