@@ -159,9 +159,14 @@ def main(argv: list[str] | None = None) -> None:
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
         from django.core.management import execute_from_command_line
 
+        from config.env import EnvError
+
         if command == "help":
             print("carecall demo | carecall serve | carecall <django management command>\n")
-        execute_from_command_line(["carecall", *args])
+        try:
+            execute_from_command_line(["carecall", *args])
+        except EnvError as error:
+            sys.exit(f"carecall: {error}")
 
 
 if __name__ == "__main__":
