@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "carecall.calls",
     "carecall.clinic_apps",
     "carecall.payments",
+    "carecall.audit",
 ]
 
 MIDDLEWARE = [

@@ -204,6 +204,19 @@ def invitation_accept(
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by", "updated_at"])
+    from carecall.audit.models import AuditAction
+    from carecall.audit.services import audit_record
+
+    inviter = invitation.invited_by.get_full_name() if invitation.invited_by else "CareCall"
+    audit_record(
+        action=AuditAction.MEMBER_ADDED,
+        actor=user,
+        organisation=invitation.organisation,
+        clinic=invitation.clinic,
+        target=f"user:{user.pk}",
+        summary=f"{user.get_full_name()} ({user.email}) joined as "
+        f"{Role(invitation.role).label} (invited by {inviter})",
+    )
     return user, membership
 
 

@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from carecall.accounts.models import User
+from carecall.audit.models import AuditAction
+from carecall.audit.services import audit_record
 from carecall.clinic_apps.models import (
     AppKey,
     AppRequest,
@@ -87,6 +89,14 @@ def app_request_create(
             app=app,
             defaults={"status": ClinicAppStatus.REQUESTED, "request": request},
         )
+    names = ", ".join(sorted(c.name for c in clinics))
+    audit_record(
+        action=AuditAction.APP_REQUESTED,
+        actor=actor,
+        organisation=organisation,
+        target=f"app_request:{request.pk}",
+        summary=f"Requested {AppKey(app).label} for {names} (manager {request.manager_name})",
+    )
     return request
 
 
@@ -111,6 +121,15 @@ def app_request_decide(
     request.decision_comment = comment.strip()
     request.save()
     new_status = ClinicAppStatus.ENABLED if approve else ClinicAppStatus.DECLINED
+    names = ", ".join(sorted(c.name for c in request.clinics.all()))
+    audit_record(
+        action=AuditAction.APP_APPROVED if approve else AuditAction.APP_DECLINED,
+        actor=actor,
+        organisation=request.organisation,
+        target=f"app_request:{request.pk}",
+        summary=f"{'Approved' if approve else 'Declined'} {AppKey(request.app).label} for {names}"
+        + (f": {request.decision_comment}" if request.decision_comment else ""),
+    )
     for clinic in request.clinics.all():
         ClinicApp.objects.update_or_create(
             clinic=clinic, app=request.app, defaults={"status": new_status, "request": request}
@@ -134,4 +153,11 @@ def clinic_app_disable(*, actor: User, clinic_app: ClinicApp) -> ClinicApp:
     clinic_app = ClinicApp.objects.select_for_update().get(pk=clinic_app.pk)
     clinic_app.status = ClinicAppStatus.DISABLED
     clinic_app.save(update_fields=["status", "updated_at"])
+    audit_record(
+        action=AuditAction.APP_DISABLED,
+        actor=actor,
+        clinic=clinic_app.clinic,
+        target=f"clinic_app:{clinic_app.pk}",
+        summary=f"Disabled {AppKey(clinic_app.app).label} for {clinic_app.clinic.name}",
+    )
     return clinic_app

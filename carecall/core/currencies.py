@@ -44,7 +44,9 @@ def currency_for(code: str) -> Currency:
         raise ValueError(f"unknown currency {code!r}") from None
 
 
-def amount_parse(text: str, code: str, *, maximum: int | None = None) -> int:
+def amount_parse(
+    text: str, code: str, *, maximum: int | None = None, minimum: int | None = None
+) -> int:
     """'85', '85.5', '1,085.00' in `code` -> minor units, or a ServiceError saying what is wrong."""
     from decimal import Decimal, InvalidOperation
 
@@ -80,17 +82,18 @@ def amount_parse(text: str, code: str, *, maximum: int | None = None) -> int:
     minor = int(value * (10**currency.decimals))
     if currency.code == "ISK" and minor % 100:
         raise ServiceError(_t("ISK amounts are whole krónur."), field="amount")
-    if minor < currency.minimum:
+    smallest = currency.minimum if minimum is None else minimum
+    if minor < smallest:
         raise ServiceError(
             _t("The smallest amount Stripe accepts is %(min)s.")
-            % {"min": amount_format(currency.minimum, currency.code)},
+            % {"min": amount_format(smallest, currency.code)},
             field="amount",
         )
     if minor > 99_999_999:
         raise ServiceError(_t("That amount is too large for one card payment."), field="amount")
     if maximum is not None and minor > maximum:
         raise ServiceError(
-            _t("The largest amount this clinic accepts is %(max)s.")
+            _t("The largest amount allowed here is %(max)s.")
             % {"max": amount_format(maximum, currency.code)},
             field="amount",
         )

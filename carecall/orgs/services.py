@@ -163,8 +163,15 @@ def membership_change_role(*, actor: User, membership: Membership, role: Role) -
     if membership.role == role:
         return membership
     _keep_an_admin(membership)
+    old = Role(membership.role).label
     membership.role = role
     membership.save(update_fields=["role", "updated_at"])
+    _audit(
+        actor,
+        membership,
+        "member.role_changed",
+        f"{membership.user.get_full_name()} ({membership.user.email}): {old} → {role.label}",
+    )
     return membership
 
 
@@ -173,4 +180,25 @@ def membership_remove(*, actor: User, membership: Membership) -> None:
     membership = _lock_place(membership.pk)
     _check_can_manage(actor, membership)
     _keep_an_admin(membership)
+    _audit(
+        actor,
+        membership,
+        "member.removed",
+        f"Removed {membership.user.get_full_name()} ({membership.user.email}), "
+        f"{Role(membership.role).label}",
+    )
     membership.delete()
+
+
+def _audit(actor: User | None, membership: Membership, action: str, summary: str) -> None:
+    from carecall.audit.models import AuditAction
+    from carecall.audit.services import audit_record
+
+    audit_record(
+        action=AuditAction(action),
+        actor=actor,
+        organisation=membership.organisation,
+        clinic=membership.clinic,
+        target=f"user:{membership.user_id}",
+        summary=summary,
+    )

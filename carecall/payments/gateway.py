@@ -59,6 +59,14 @@ class Intent:
 
 
 @dataclass(frozen=True)
+class RefundResult:
+    id: str
+    amount: int
+    status: str  # pending / succeeded / failed / canceled
+    failure_reason: str = ""
+
+
+@dataclass(frozen=True)
 class WebhookEvent:
     id: str
     type: str
@@ -97,6 +105,12 @@ class PaymentGateway(Protocol):
     ) -> Intent: ...
 
     def intent_cancel(self, *, account_id: str, intent_id: str, idempotency_key: str) -> Intent: ...
+
+    def refund_create(
+        self, *, account_id: str, intent_id: str, amount: int, reason: str, idempotency_key: str
+    ) -> RefundResult: ...
+
+    def refund_retrieve(self, *, account_id: str, refund_id: str) -> RefundResult: ...
 
     def webhook_event(self, *, payload: bytes, signature: str) -> WebhookEvent:
         """Verify the signature on the raw body and parse the event; raises on a bad one."""

@@ -90,6 +90,8 @@ class PaymentRequest(TimestampedModel):
             models.Index(fields=["visit", "created_at"]),
             models.Index(fields=["clinic", "created_at"]),
             models.Index(fields=["status", "updated_at"]),
+            # Reports: paid requests of a clinic by the day they were paid.
+            models.Index(fields=["clinic", "status", "paid_at"]),
         ]
 
     def __str__(self) -> str:
@@ -112,3 +114,43 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
+
+
+class RefundReason(models.TextChoices):
+    REQUESTED_BY_CUSTOMER = "requested_by_customer", _("Requested by the patient")
+    DUPLICATE = "duplicate", _("Charged twice")
+    FRAUDULENT = "fraudulent", _("Fraudulent")
+
+
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SUCCEEDED = "succeeded", _("Refunded")
+    FAILED = "failed", _("Failed")
+    CANCELED = "canceled", _("Cancelled")
+
+
+class Refund(TimestampedModel):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    payment_request = models.ForeignKey(
+        PaymentRequest, on_delete=models.PROTECT, related_name="refunds"
+    )
+    amount = models.PositiveIntegerField()
+    reason = models.CharField(max_length=30, choices=RefundReason.choices)
+    note = models.CharField(max_length=300, blank=True)
+    status = models.CharField(
+        max_length=10, choices=RefundStatus.choices, default=RefundStatus.PENDING
+    )
+    stripe_refund_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    # The form's one-time token: a double-submitted form finds this row instead of refunding twice.
+    form_token = models.CharField(max_length=64, unique=True)
+    failure_reason = models.CharField(max_length=200, blank=True)
+    email_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"refund {self.amount} of {self.payment_request_id} ({self.status})"

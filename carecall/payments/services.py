@@ -13,6 +13,7 @@ import logging
 import secrets
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -22,6 +23,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from carecall.accounts.models import User
+from carecall.audit.models import AuditAction
+from carecall.audit.services import audit_record
 from carecall.calls.events import broadcast_on_commit, call_group
 from carecall.calls.models import Participant, ParticipantKind, Visit, VisitStatus
 from carecall.clinic_apps.models import AppKey
@@ -96,16 +99,28 @@ def _cancel_open_requests(*, account_id: str, reason: str, at_stripe: bool) -> i
     return count
 
 
-def _cancel_locally(payment_request_id: uuid.UUID, reason: str) -> bool:
+def _cancel_locally(payment_request_id: uuid.UUID, reason: str, actor: User | None = None) -> bool:
     with transaction.atomic():
-        pr = PaymentRequest.objects.select_for_update().get(pk=payment_request_id)
+        pr = (
+            PaymentRequest.objects.select_for_update(of=("self",))
+            .select_related("clinic")
+            .get(pk=payment_request_id)
+        )
         if pr.status not in OPEN_STATUSES:
             return False
         pr.status = PaymentStatus.CANCELLED
         pr.cancel_reason = reason[:300]
         pr.cancelled_at = timezone.now()
         pr.save()
-        _announce(pr)
+        audit_record(
+            action=AuditAction.PAYMENT_CANCELLED,
+            actor=actor,
+            actor_label="" if actor else "CareCall",
+            clinic=pr.clinic,
+            target=f"payment:{pr.pk}",
+            summary=f"Cancelled {amount_format(pr.amount, pr.currency)} ({pr.reference}): {reason}",
+        )
+        announce(pr)
         return True
 
 
@@ -151,6 +166,19 @@ def connection_complete(*, actor: User, clinic: Clinic, code: str) -> StripeConn
         )
         # The clinic's payments are in its account's currency.
         Clinic.objects.filter(pk=clinic.pk).update(currency=account.default_currency)
+        changed = previous is not None and previous.account_id != account_id
+        audit_record(
+            action=AuditAction.STRIPE_CHANGED if changed else AuditAction.STRIPE_CONNECTED,
+            actor=actor,
+            clinic=clinic,
+            target=f"stripe:{account.id}",
+            summary=(
+                f"Changed Stripe account from {previous.account_id} "
+                f"to {account.name} ({account.id})"
+                if changed and previous
+                else f"Connected Stripe account {account.name} ({account.id})"
+            ),
+        )
     return connection
 
 
@@ -166,7 +194,15 @@ def connection_remove(*, actor: User, clinic: Clinic) -> None:
         at_stripe=True,
     )
     get_gateway().oauth_deauthorize(account_id=connection.account_id)
-    connection.delete()
+    with transaction.atomic():
+        audit_record(
+            action=AuditAction.STRIPE_REMOVED,
+            actor=actor,
+            clinic=clinic,
+            target=f"stripe:{connection.account_id}",
+            summary=f"Removed Stripe account {connection.account_name} ({connection.account_id})",
+        )
+        connection.delete()
 
 
 def connection_forget_account(*, account_id: str) -> bool:
@@ -179,14 +215,23 @@ def connection_forget_account(*, account_id: str) -> bool:
     )
     if connection is None:
         return False
-    connection.delete()
+    with transaction.atomic():
+        audit_record(
+            action=AuditAction.STRIPE_DISCONNECTED,
+            actor=None,
+            actor_label="Stripe",
+            clinic=connection.clinic,
+            target=f"stripe:{account_id}",
+            summary=f"{connection.account_name} ({account_id}) disconnected CareCall at Stripe",
+        )
+        connection.delete()
     return True
 
 
 # ----------------------------------------------------------------------------- requests
 
 
-def _announce(pr: PaymentRequest) -> None:
+def announce(pr: PaymentRequest) -> None:
     broadcast_on_commit(call_group(pr.visit_id), PaymentOut(request=payment_info(pr)))
 
 
@@ -290,7 +335,15 @@ def payment_request_create(
         pr.payment_intent_id = intent.id
         pr.client_secret = intent.client_secret
         pr.save(update_fields=["payment_intent_id", "client_secret", "updated_at"])
-        _announce(pr)
+        audit_record(
+            action=AuditAction.PAYMENT_REQUESTED,
+            actor=actor,
+            clinic=clinic,
+            target=f"payment:{pr.pk}",
+            summary=f"Requested {amount_format(amount, currency)} from {payer.display_name}: "
+            f"{description} ({pr.reference})",
+        )
+        announce(pr)
     return pr
 
 
@@ -323,7 +376,7 @@ def payment_request_cancel(*, actor: User, payment_request: PaymentRequest) -> P
             payment_request_apply_intent(payment_request=pr, intent=intent)
             raise ServiceError(_("It was paid before it could be cancelled."))
     name = actor.get_full_name()
-    _cancel_locally(pr.pk, _("Cancelled by %(name)s.") % {"name": name})
+    _cancel_locally(pr.pk, _("Cancelled by %(name)s.") % {"name": name}, actor)
     pr.refresh_from_db()
     return pr
 
@@ -384,7 +437,7 @@ def payment_request_expire(*, payment_request: PaymentRequest) -> bool:
             return False
         pr.status = PaymentStatus.EXPIRED
         pr.save(update_fields=["status", "updated_at"])
-        _announce(pr)
+        announce(pr)
     if pr.payment_intent_id:
         try:
             get_gateway().intent_cancel(
@@ -461,13 +514,22 @@ def payment_request_apply_intent(
             if pr.receipt_email and pr.receipt_sent_at is None:
                 pr.receipt_sent_at = timezone.now()
                 _send_receipt(pr)
+            audit_record(
+                action=AuditAction.PAYMENT_PAID,
+                actor=None,
+                actor_label="Stripe",
+                clinic=pr.clinic,
+                target=f"payment:{pr.pk}",
+                summary=f"Paid {amount_format(pr.amount, pr.currency)} ({pr.reference}), "
+                f"{pr.card_brand} {pr.card_last4}".strip(),
+            )
         elif new == PaymentStatus.FAILED:
             pr.failure_message = intent.failure_message[:300]
         elif new == PaymentStatus.CANCELLED:
             pr.cancelled_at = timezone.now()
             pr.cancel_reason = pr.cancel_reason or _("Cancelled at Stripe.")
         pr.save()
-        _announce(pr)
+        announce(pr)
     return pr
 
 
@@ -552,6 +614,8 @@ def _process(row: StripeEvent) -> str:
             if connection_forget_account(account_id=row.account)
             else "no such connection"
         )
+    if row.type in ("refund.created", "refund.updated", "charge.refunded"):
+        return _process_refund_event(row, obj)
     if not row.type.startswith("payment_intent."):
         return "ignored: type"
     pr = PaymentRequest.objects.filter(payment_intent_id=obj.get("id")).first()
@@ -584,3 +648,33 @@ def _process(row: StripeEvent) -> str:
         return f"error: {error.message}"
     pr.refresh_from_db()
     return f"applied: {pr.status}"
+
+
+def _process_refund_event(row: StripeEvent, obj: dict[str, Any]) -> str:
+    from carecall.payments.gateway import RefundResult
+    from carecall.payments.models import Refund
+    from carecall.payments.refunds import payment_request_sync_refunded, refund_apply_result
+
+    pr = PaymentRequest.objects.filter(payment_intent_id=obj.get("payment_intent")).first()
+    if pr is None:
+        return "ignored: unknown PaymentIntent"
+    if row.account != pr.stripe_account_id:
+        return "ignored: foreign account"
+    if row.type == "charge.refunded":
+        payment_request_sync_refunded(
+            payment_request=pr, amount_refunded=int(obj.get("amount_refunded") or 0)
+        )
+        return "synced refunded amount"
+    refund = Refund.objects.filter(stripe_refund_id=obj.get("id"), payment_request=pr).first()
+    if refund is None:
+        return "ignored: refund made outside CareCall"
+    refund_apply_result(
+        refund=refund,
+        result=RefundResult(
+            id=str(obj["id"]),
+            amount=int(obj.get("amount") or 0),
+            status=str(obj.get("status") or "pending"),
+            failure_reason=str(obj.get("failure_reason") or ""),
+        ),
+    )
+    return f"refund {refund.pk} applied"

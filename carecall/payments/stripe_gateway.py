@@ -11,7 +11,13 @@ from django.utils.translation import gettext as _
 from stripe import oauth_error
 from stripe._http_client import new_default_http_client
 
-from carecall.payments.gateway import ConnectedAccount, Intent, PaymentGatewayError, WebhookEvent
+from carecall.payments.gateway import (
+    ConnectedAccount,
+    Intent,
+    PaymentGatewayError,
+    RefundResult,
+    WebhookEvent,
+)
 
 # Stripe's API version our requests and the sandbox's answers follow.
 API_VERSION = "2023-08-16"
@@ -93,6 +99,16 @@ def _intent(obj: Any) -> Intent:
         failure_message=(error.get("message") or "") if error else "",
         amount_refunded=refunded,
         metadata=dict(pi.get("metadata") or {}),
+    )
+
+
+def _refund(obj: Any) -> RefundResult:
+    refund = _plain(obj)
+    return RefundResult(
+        id=str(refund["id"]),
+        amount=int(refund["amount"]),
+        status=str(refund.get("status") or "pending"),
+        failure_reason=str(refund.get("failure_reason") or ""),
     )
 
 
@@ -208,6 +224,25 @@ class StripeGateway:
         except stripe.StripeError as error:
             raise _translate(error) from error
         return _intent(pi)
+
+    def refund_create(
+        self, *, account_id: str, intent_id: str, amount: int, reason: str, idempotency_key: str
+    ) -> RefundResult:
+        try:
+            refund = _client().refunds.create(
+                {"payment_intent": intent_id, "amount": amount, "reason": reason},  # type: ignore[typeddict-item,unused-ignore]
+                {"stripe_account": account_id, "idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as error:
+            raise _translate(error) from error
+        return _refund(refund)
+
+    def refund_retrieve(self, *, account_id: str, refund_id: str) -> RefundResult:
+        try:
+            refund = _client().refunds.retrieve(refund_id, options={"stripe_account": account_id})
+        except stripe.StripeError as error:
+            raise _translate(error) from error
+        return _refund(refund)
 
     def webhook_event(self, *, payload: bytes, signature: str) -> WebhookEvent:
         if not settings.STRIPE_WEBHOOK_SECRET:

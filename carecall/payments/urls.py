@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from carecall.payments import views
+from carecall.payments import records_views, views
 
 app_name = "payments"
 
@@ -33,6 +33,49 @@ urlpatterns = [
         "clinics/<int:clinic_id>/visits/<uuid:visit_id>/payments/<uuid:request_id>/cancel/",
         views.visit_payment_cancel,
         name="visit_payment_cancel",
+    ),
+    path(
+        "clinics/<int:clinic_id>/payments/", records_views.clinic_payments, name="clinic_payments"
+    ),
+    path(
+        "clinics/<int:clinic_id>/payments/export.csv",
+        records_views.clinic_payments_csv,
+        name="clinic_payments_csv",
+    ),
+    path(
+        "clinics/<int:clinic_id>/payments/report/",
+        records_views.clinic_report,
+        name="clinic_report",
+    ),
+    path(
+        "clinics/<int:clinic_id>/payments/<uuid:payment_id>/",
+        records_views.payment_detail,
+        name="payment_detail",
+    ),
+    path(
+        "clinics/<int:clinic_id>/payments/<uuid:payment_id>/refund/",
+        records_views.payment_refund,
+        name="payment_refund",
+    ),
+    path(
+        "clinics/<int:clinic_id>/payments/<uuid:payment_id>/resend-receipt/",
+        records_views.payment_resend_receipt,
+        name="payment_resend_receipt",
+    ),
+    path(
+        "orgs/<int:organisation_id>/payments/",
+        records_views.organisation_payments,
+        name="org_payments",
+    ),
+    path(
+        "orgs/<int:organisation_id>/payments/export.csv",
+        records_views.organisation_payments_csv,
+        name="org_payments_csv",
+    ),
+    path(
+        "orgs/<int:organisation_id>/payments/report/",
+        records_views.organisation_report,
+        name="org_report",
     ),
     re_path(PAYER + r"$", views.payer_payments, name="payer_payments"),
     re_path(PAYER + r"(?P<request_id>[0-9a-f-]{36})/$", views.payer_payment, name="payer_payment"),

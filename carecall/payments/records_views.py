@@ -1,0 +1,347 @@
+"""After the call: the payments list, a payment's detail (refunds, resend receipt), reports, CSV.
+
+Clinic admins see their clinic; org admins every clinic of the organisation; clinicians only
+the requests they made (and no reports).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any, cast
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from carecall.accounts.models import User
+from carecall.audit.models import AuditEntry
+from carecall.core.currencies import amount_format, amount_to_major
+from carecall.core.errors import ServiceError
+from carecall.orgs.access import clinic_for_user, organisation_for_user
+from carecall.orgs.models import Clinic, Membership, Organisation
+from carecall.payments.gateway import PaymentGatewayError
+from carecall.payments.models import PaymentRequest, PaymentStatus, RefundReason
+from carecall.payments.refunds import receipt_resend, refund_create, refundable_amount
+from carecall.payments.reports import (
+    PAGE_SIZE,
+    FilterResult,
+    csv_export,
+    filters_parse,
+    payments_query,
+    report_build,
+)
+from carecall.payments.selectors import card_brand_display, local_display
+
+
+def dashboard_url(pr: PaymentRequest) -> str:
+    """The payment in the connected account's Stripe dashboard."""
+    if not pr.payment_intent_id:
+        return ""
+    return f"{settings.STRIPE_DASHBOARD_URL}/{pr.stripe_account_id}/payments/{pr.payment_intent_id}"
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+@dataclass(frozen=True)
+class Scope:
+    organisation: Organisation
+    clinics: list[Clinic]
+    clinic: Clinic | None  # None: all clinics of the organisation
+    can_manage: bool
+    only_mine: bool
+
+    def url_args(self) -> list[int]:
+        return [self.clinic.pk] if self.clinic else [self.organisation.pk]
+
+    @property
+    def prefix(self) -> str:
+        return "clinic" if self.clinic else "org"
+
+
+def _clinic_scope(request: HttpRequest, clinic_id: int) -> Scope:
+    access = clinic_for_user(_user(request), clinic_id)
+    return Scope(
+        organisation=access.clinic.organisation,
+        clinics=[access.clinic],
+        clinic=access.clinic,
+        can_manage=access.can_manage,
+        only_mine=not access.can_manage,
+    )
+
+
+def _org_scope(request: HttpRequest, organisation_id: int) -> Scope:
+    organisation = organisation_for_user(_user(request), organisation_id)
+    return Scope(
+        organisation=organisation,
+        clinics=list(organisation.clinics.order_by("name")),
+        clinic=None,
+        can_manage=True,
+        only_mine=False,
+    )
+
+
+def _filters(request: HttpRequest, scope: Scope) -> FilterResult:
+    return filters_parse(
+        request.GET.dict(),
+        clinics=scope.clinics,
+        only_requested_by=_user(request).pk if scope.only_mine else None,
+    )
+
+
+def _clinicians(scope: Scope) -> list[User]:
+    ids = Membership.objects.filter(clinic__in=scope.clinics).values_list("user_id", flat=True)
+    return list(User.objects.filter(pk__in=ids).order_by("full_name"))
+
+
+def _list(request: HttpRequest, scope: Scope) -> HttpResponse:
+    result = _filters(request, scope)
+    rows = payments_query(result.filters) if not result.errors else PaymentRequest.objects.none()
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    entries = [
+        {
+            "pr": pr,
+            "amount": amount_format(pr.amount, pr.currency),
+            "refunded": amount_format(pr.amount_refunded, pr.currency)
+            if pr.amount_refunded
+            else "",
+            "when": local_display(pr.clinic.timezone, pr.created_at),
+            "card": f"{card_brand_display(pr.card_brand)} •••• {pr.card_last4}"
+            if pr.card_last4
+            else "",
+            "dashboard": dashboard_url(pr),
+        }
+        for pr in page
+    ]
+    return render(
+        request,
+        "payments/records/list.html",
+        {
+            "scope": scope,
+            "page": page,
+            "entries": entries,
+            "errors": result.errors,
+            "f": result.filters,
+            "statuses": PaymentStatus.choices,
+            "clinicians": _clinicians(scope),
+        },
+        status=400 if result.errors else 200,
+    )
+
+
+@login_required
+@require_GET
+def clinic_payments(request: HttpRequest, clinic_id: int) -> HttpResponse:
+    return _list(request, _clinic_scope(request, clinic_id))
+
+
+@login_required
+@require_GET
+def organisation_payments(request: HttpRequest, organisation_id: int) -> HttpResponse:
+    return _list(request, _org_scope(request, organisation_id))
+
+
+def _csv(request: HttpRequest, scope: Scope) -> HttpResponse:
+    result = _filters(request, scope)
+    if result.errors:
+        return HttpResponse(
+            " ".join(result.errors), status=400, content_type="text/plain; charset=utf-8"
+        )
+    body = csv_export(
+        payments_query(result.filters).iterator(chunk_size=2000), timezone=result.filters.timezone
+    )
+    response = HttpResponse(body.encode("utf-8"), content_type="text/csv; charset=utf-8")
+    name = (scope.clinic or scope.organisation).name
+    safe = "".join(c if c.isalnum() else "-" for c in name).strip("-").lower()
+    response["Content-Disposition"] = f'attachment; filename="payments-{safe}.csv"'
+    return response
+
+
+@login_required
+@require_GET
+def clinic_payments_csv(request: HttpRequest, clinic_id: int) -> HttpResponse:
+    return _csv(request, _clinic_scope(request, clinic_id))
+
+
+@login_required
+@require_GET
+def organisation_payments_csv(request: HttpRequest, organisation_id: int) -> HttpResponse:
+    return _csv(request, _org_scope(request, organisation_id))
+
+
+def _report(request: HttpRequest, scope: Scope) -> HttpResponse:
+    if not scope.can_manage:
+        raise PermissionDenied(_("Reports are for clinic admins and organisation admins."))
+    result = _filters(request, scope)
+    report = report_build(result.filters) if not result.errors else None
+    return render(
+        request,
+        "payments/records/report.html",
+        {
+            "scope": scope,
+            "report": report,
+            "errors": result.errors,
+            "f": result.filters,
+            "clinicians": _clinicians(scope),
+        },
+        status=400 if result.errors else 200,
+    )
+
+
+@login_required
+@require_GET
+def clinic_report(request: HttpRequest, clinic_id: int) -> HttpResponse:
+    return _report(request, _clinic_scope(request, clinic_id))
+
+
+@login_required
+@require_GET
+def organisation_report(request: HttpRequest, organisation_id: int) -> HttpResponse:
+    return _report(request, _org_scope(request, organisation_id))
+
+
+def _payment(request: HttpRequest, clinic_id: int, payment_id: str) -> tuple[Scope, PaymentRequest]:
+    scope = _clinic_scope(request, clinic_id)
+    pr = (
+        PaymentRequest.objects.select_related("clinic", "visit", "payer", "requested_by")
+        .filter(pk=payment_id, clinic=scope.clinic)
+        .first()
+    )
+    if pr is None:
+        raise Http404
+    if scope.only_mine and pr.requested_by_id != request.user.pk:
+        raise PermissionDenied(_("Clinicians see only the payments they requested."))
+    return scope, pr
+
+
+def _timeline(pr: PaymentRequest) -> list[dict[str, Any]]:
+    entries = AuditEntry.objects.filter(target=f"payment:{pr.pk}").order_by("at", "id")
+    items = [
+        {"when": local_display(pr.clinic.timezone, e.at), "who": e.actor_label, "what": e.summary}
+        for e in entries
+    ]
+    if pr.receipt_sent_at:
+        items.append(
+            {
+                "when": local_display(pr.clinic.timezone, pr.receipt_sent_at),
+                "who": "CareCall",
+                "what": _("Receipt sent to %(email)s") % {"email": pr.receipt_email},
+            }
+        )
+    return sorted(items, key=lambda i: i["when"])
+
+
+@login_required
+@require_GET
+def payment_detail(request: HttpRequest, clinic_id: int, payment_id: str) -> HttpResponse:
+    scope, pr = _payment(request, clinic_id, payment_id)
+    return _detail(request, scope, pr)
+
+
+def _detail(
+    request: HttpRequest,
+    scope: Scope,
+    pr: PaymentRequest,
+    *,
+    form_error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    left = refundable_amount(pr)
+    return render(
+        request,
+        "payments/records/detail.html",
+        {
+            "scope": scope,
+            "pr": pr,
+            "amount": amount_format(pr.amount, pr.currency),
+            "refunded": amount_format(pr.amount_refunded, pr.currency),
+            "left": amount_format(left, pr.currency),
+            "left_major": amount_to_major(left, pr.currency),
+            "can_refund": scope.can_manage
+            and left > 0
+            and pr.status in (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED),
+            "reasons": RefundReason.choices,
+            "form_token": secrets.token_urlsafe(24),
+            "form_error": form_error,
+            "timeline": _timeline(pr),
+            "refunds": [
+                {
+                    "refund": r,
+                    "amount": amount_format(r.amount, pr.currency),
+                    "when": local_display(pr.clinic.timezone, r.created_at),
+                }
+                for r in pr.refunds.select_related("requested_by")
+            ],
+            "when": local_display(pr.clinic.timezone, pr.created_at),
+            "paid_when": local_display(pr.clinic.timezone, pr.paid_at),
+            "card": f"{card_brand_display(pr.card_brand)} •••• {pr.card_last4}"
+            if pr.card_last4
+            else "",
+            "dashboard": dashboard_url(pr),
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def payment_refund(request: HttpRequest, clinic_id: int, payment_id: str) -> HttpResponse:
+    scope, pr = _payment(request, clinic_id, payment_id)
+    if not scope.can_manage:
+        raise PermissionDenied(_("Only clinic admins and organisation admins can refund."))
+    try:
+        refund = refund_create(
+            actor=_user(request),
+            payment_request=pr,
+            amount_text=request.POST.get("amount", ""),
+            reason=request.POST.get("reason", ""),
+            note=request.POST.get("note", ""),
+            form_token=request.POST.get("form_token", ""),
+        )
+    except ServiceError as error:
+        pr.refresh_from_db()
+        return _detail(request, scope, pr, form_error=error.message, status=400)
+    except PaymentGatewayError as error:
+        pr.refresh_from_db()
+        message = (
+            _("Stripe did not answer: nothing was refunded. Try again.")
+            if error.retryable
+            else error.message
+        )
+        return _detail(
+            request, scope, pr, form_error=message, status=503 if error.retryable else 400
+        )
+    messages.success(
+        request,
+        _("Refund of %(amount)s: %(status)s.")
+        % {
+            "amount": amount_format(refund.amount, pr.currency),
+            "status": refund.get_status_display().lower(),
+        },
+    )
+    return redirect("payments:payment_detail", clinic_id=clinic_id, payment_id=pr.pk)
+
+
+@login_required
+@require_POST
+def payment_resend_receipt(request: HttpRequest, clinic_id: int, payment_id: str) -> HttpResponse:
+    scope, pr = _payment(request, clinic_id, payment_id)
+    if not scope.can_manage:
+        raise PermissionDenied(_("Only clinic admins and organisation admins can resend receipts."))
+    try:
+        receipt_resend(actor=_user(request), payment_request=pr)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request, _("Receipt sent again to %(email)s.") % {"email": pr.receipt_email}
+        )
+    return redirect("payments:payment_detail", clinic_id=clinic_id, payment_id=pr.pk)

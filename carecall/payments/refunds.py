@@ -1,0 +1,196 @@
+"""Refunds of paid requests (clinic admins and org admins), and resending receipts.
+
+The refund goes through Stripe with idempotency key = the refund's id, inside the transaction
+that creates our row, so a Stripe failure leaves nothing behind. The outcome may come at once,
+later by webhook (`refund.updated`, `charge.refunded`) or by reconcile.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from carecall.accounts.models import User
+from carecall.audit.models import AuditAction
+from carecall.audit.services import audit_record
+from carecall.core.currencies import amount_format, amount_parse
+from carecall.core.errors import ServiceError
+from carecall.notifications.services import email_send
+from carecall.orgs.access import MANAGERS, clinic_for_user
+from carecall.payments.gateway import RefundResult, get_gateway
+from carecall.payments.models import (
+    PaymentRequest,
+    PaymentStatus,
+    Refund,
+    RefundReason,
+    RefundStatus,
+)
+from carecall.payments.selectors import payment_info
+
+
+def refundable_amount(pr: PaymentRequest) -> int:
+    pending = (
+        pr.refunds.filter(status=RefundStatus.PENDING).aggregate(total=Sum("amount"))["total"] or 0
+    )
+    return max(0, pr.amount - pr.amount_refunded - pending)
+
+
+def refund_create(
+    *,
+    actor: User,
+    payment_request: PaymentRequest,
+    amount_text: str,
+    reason: str,
+    note: str,
+    form_token: str,
+) -> Refund:
+    clinic_for_user(actor, payment_request.clinic_id, roles=MANAGERS)
+    earlier = Refund.objects.filter(form_token=form_token).first()
+    if earlier is not None:
+        if earlier.payment_request_id != payment_request.pk:
+            raise ServiceError(_("This refund form was already used for another payment."))
+        return earlier  # the same form sent twice: one refund
+    if reason not in RefundReason.values:
+        raise ServiceError(_("Choose a reason for the refund."), field="reason")
+    if not form_token or len(form_token) > 64:
+        raise ServiceError(_("Reload the page and try again."))
+    with transaction.atomic():
+        pr = (
+            PaymentRequest.objects.select_for_update(of=("self",))
+            .select_related("clinic", "payer")
+            .get(pk=payment_request.pk)
+        )
+        if pr.status not in (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED):
+            raise ServiceError(
+                _("Only a paid payment can be refunded (this one is %(status)s).")
+                % {"status": PaymentStatus(pr.status).label.lower()}
+            )
+        left = refundable_amount(pr)
+        if left <= 0:
+            raise ServiceError(_("Nothing is left to refund."))
+        amount = amount_parse(amount_text, pr.currency, maximum=left, minimum=1)
+        refund = Refund.objects.create(
+            payment_request=pr,
+            amount=amount,
+            reason=reason,
+            note=" ".join(note.split())[:300],
+            requested_by=actor,
+            form_token=form_token,
+        )
+        result = get_gateway().refund_create(
+            account_id=pr.stripe_account_id,
+            intent_id=pr.payment_intent_id or "",
+            amount=amount,
+            reason=reason,
+            idempotency_key=f"refund:{refund.pk}",
+        )
+        refund.stripe_refund_id = result.id
+        refund.save(update_fields=["stripe_refund_id", "updated_at"])
+        audit_record(
+            action=AuditAction.PAYMENT_REFUNDED,
+            actor=actor,
+            clinic=pr.clinic,
+            target=f"payment:{pr.pk}",
+            summary=f"Refund of {amount_format(amount, pr.currency)} on {pr.reference} "
+            f"({RefundReason(reason).label}){': ' + refund.note if refund.note else ''}",
+        )
+        refund_apply_result(refund=refund, result=result)
+    refund.refresh_from_db()
+    return refund
+
+
+def refund_apply_result(*, refund: Refund, result: RefundResult) -> Refund:
+    """Apply Stripe's word on a refund; move the request to refunded / partially refunded."""
+    with transaction.atomic():
+        pr = (
+            PaymentRequest.objects.select_for_update(of=("self",))
+            .select_related("clinic", "payer")
+            .get(pk=refund.payment_request_id)
+        )
+        refund = Refund.objects.select_for_update().get(pk=refund.pk)
+        if refund.status != RefundStatus.PENDING or result.status == "pending":
+            return refund
+        refund.status = (
+            RefundStatus.SUCCEEDED if result.status == "succeeded" else RefundStatus(result.status)
+        )
+        refund.failure_reason = result.failure_reason[:200]
+        refund.save(update_fields=["status", "failure_reason", "updated_at"])
+        if refund.status == RefundStatus.SUCCEEDED:
+            succeeded = (
+                pr.refunds.filter(status=RefundStatus.SUCCEEDED).aggregate(total=Sum("amount"))[
+                    "total"
+                ]
+                or 0
+            )
+            _set_refunded(pr, max(pr.amount_refunded, succeeded))
+            if pr.receipt_email and refund.email_sent_at is None:
+                refund.email_sent_at = timezone.now()
+                refund.save(update_fields=["email_sent_at"])
+                email_send(
+                    to=pr.receipt_email,
+                    template="payments/email/refund",
+                    context={
+                        "pr": pr,
+                        "clinic": pr.clinic,
+                        "refund_amount": amount_format(refund.amount, pr.currency),
+                        "amount": amount_format(pr.amount, pr.currency),
+                    },
+                )
+    return refund
+
+
+def _set_refunded(pr: PaymentRequest, total: int) -> None:
+    from carecall.payments.services import announce
+
+    total = min(total, pr.amount)
+    if total <= pr.amount_refunded and pr.status != PaymentStatus.PAID:
+        return
+    pr.amount_refunded = total
+    if total >= pr.amount:
+        pr.status = PaymentStatus.REFUNDED
+    elif total > 0:
+        pr.status = PaymentStatus.PARTIALLY_REFUNDED
+    pr.save(update_fields=["amount_refunded", "status", "updated_at"])
+    announce(pr)
+
+
+def payment_request_sync_refunded(*, payment_request: PaymentRequest, amount_refunded: int) -> None:
+    """Stripe's charge says this much was refunded (maybe from its dashboard): catch up."""
+    with transaction.atomic():
+        pr = PaymentRequest.objects.select_for_update(of=("self",)).get(pk=payment_request.pk)
+        paid = (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
+        if pr.status in paid and amount_refunded > pr.amount_refunded:
+            _set_refunded(pr, amount_refunded)
+
+
+def receipt_resend(*, actor: User, payment_request: PaymentRequest) -> None:
+    clinic_for_user(actor, payment_request.clinic_id, roles=MANAGERS)
+    pr = payment_request
+    if pr.status not in (
+        PaymentStatus.PAID,
+        PaymentStatus.PARTIALLY_REFUNDED,
+        PaymentStatus.REFUNDED,
+    ):
+        raise ServiceError(_("Only a paid payment has a receipt."))
+    if not pr.receipt_email:
+        raise ServiceError(_("The patient gave no email address for a receipt."))
+    with transaction.atomic():
+        email_send(
+            to=pr.receipt_email,
+            template="payments/email/receipt",
+            context={
+                "pr": pr,
+                "clinic": pr.clinic,
+                "info": payment_info(pr),
+                "amount": amount_format(pr.amount, pr.currency),
+            },
+        )
+        audit_record(
+            action=AuditAction.RECEIPT_RESENT,
+            actor=actor,
+            clinic=pr.clinic,
+            target=f"payment:{pr.pk}",
+            summary=f"Receipt for {pr.reference} resent to {pr.receipt_email}",
+        )

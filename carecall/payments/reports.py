@@ -1,0 +1,388 @@
+"""Reads for the payments pages: filtering, totals, by clinician, by day, the chart and the CSV.
+
+Totals are always per currency: amounts in different currencies are never added together.
+Dates are days in the clinic's time zone.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zoneinfo
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils.translation import gettext as _
+
+from carecall.core.currencies import amount_format, amount_to_major
+from carecall.orgs.models import Clinic
+from carecall.payments.models import PAID_STATUSES, PaymentRequest, PaymentStatus
+
+PAGE_SIZE = 50
+KNOWN_FILTERS = {"from", "to", "status", "clinician", "q", "page", "clinic"}
+EARLIEST = date(2020, 1, 1)
+LONGEST_RANGE_DAYS = 366 * 5
+
+
+@dataclass(frozen=True)
+class PaymentFilters:
+    clinics: tuple[int, ...]
+    timezone: str
+    date_from: date | None = None
+    date_to: date | None = None
+    status: str = ""
+    clinician: int | None = None
+    q: str = ""
+    only_requested_by: int | None = None  # clinicians see only their own requests
+
+
+@dataclass
+class FilterResult:
+    filters: PaymentFilters
+    errors: list[str] = field(default_factory=list)
+
+
+def _parse_date(value: str, label: str, errors: list[str]) -> date | None:
+    if not value:
+        return None
+    try:
+        parsed = date.fromisoformat(value)
+    except ValueError:
+        errors.append(_("%(label)s must be a date like 2026-11-25.") % {"label": label})
+        return None
+    if parsed < EARLIEST or parsed > date.today() + timedelta(days=366):
+        errors.append(_("%(label)s is out of range.") % {"label": label})
+        return None
+    return parsed
+
+
+def filters_parse(
+    params: Mapping[str, str],
+    *,
+    clinics: Iterable[Clinic],
+    only_requested_by: int | None = None,
+) -> FilterResult:
+    """Read the page's query string; anything odd becomes a message instead of a crash."""
+    clinic_list = list(clinics)
+    zones = {c.timezone for c in clinic_list}
+    timezone = zones.pop() if len(zones) == 1 else "Australia/Sydney"
+    errors: list[str] = []
+    unknown = sorted(set(params) - KNOWN_FILTERS)
+    if unknown:
+        errors.append(_("Unknown filters: %(names)s.") % {"names": ", ".join(unknown)})
+    date_from = _parse_date(params.get("from", ""), _("The start date"), errors)
+    date_to = _parse_date(params.get("to", ""), _("The end date"), errors)
+    if date_from and date_to:
+        if date_from > date_to:
+            errors.append(_("The start date is after the end date."))
+        elif (date_to - date_from).days > LONGEST_RANGE_DAYS:
+            errors.append(_("Choose a period of at most five years."))
+    status = params.get("status", "")
+    if status and status not in PaymentStatus.values:
+        errors.append(_("Unknown status %(status)s.") % {"status": status})
+        status = ""
+    clinician: int | None = None
+    if params.get("clinician"):
+        try:
+            clinician = int(params["clinician"])
+        except ValueError:
+            errors.append(_("Unknown clinician."))
+    q = " ".join(params.get("q", "").split())[:100]
+    filters = PaymentFilters(
+        clinics=tuple(c.pk for c in clinic_list),
+        timezone=timezone,
+        date_from=date_from,
+        date_to=date_to,
+        status=status,
+        clinician=clinician,
+        q=q,
+        only_requested_by=only_requested_by,
+    )
+    return FilterResult(filters=filters, errors=errors)
+
+
+def _bounds(f: PaymentFilters) -> tuple[datetime | None, datetime | None]:
+    tz = zoneinfo.ZoneInfo(f.timezone)
+    start = datetime.combine(f.date_from, time.min, tzinfo=tz) if f.date_from else None
+    end = (
+        datetime.combine(f.date_to + timedelta(days=1), time.min, tzinfo=tz) if f.date_to else None
+    )
+    return start, end
+
+
+def payments_query(f: PaymentFilters) -> QuerySet[PaymentRequest]:
+    """Payment requests matching the filters, newest first, listed without a query per row."""
+    qs = PaymentRequest.objects.filter(clinic_id__in=f.clinics)
+    start, end = _bounds(f)
+    if start:
+        qs = qs.filter(created_at__gte=start)
+    if end:
+        qs = qs.filter(created_at__lt=end)
+    if f.status:
+        qs = qs.filter(status=f.status)
+    if f.clinician:
+        qs = qs.filter(requested_by_id=f.clinician)
+    if f.only_requested_by:
+        qs = qs.filter(requested_by_id=f.only_requested_by)
+    if f.q:
+        for word in f.q.split():
+            qs = qs.filter(
+                Q(description__icontains=word)
+                | Q(visit__first_name__icontains=word)
+                | Q(visit__last_name__icontains=word)
+                | Q(payer__display_name__icontains=word)
+                | Q(reference__iexact=word)
+            )
+    return qs.select_related("clinic", "visit", "requested_by", "payer").order_by(
+        "-created_at", "-id"
+    )
+
+
+# ---------------------------------------------------------------------------- report
+
+
+@dataclass(frozen=True)
+class CurrencyTotals:
+    currency: str
+    taken: int
+    refunded: int
+    count: int
+
+    @property
+    def net(self) -> int:
+        return self.taken - self.refunded
+
+    @property
+    def average(self) -> int:
+        return round(self.taken / self.count) if self.count else 0
+
+    @property
+    def taken_display(self) -> str:
+        return amount_format(self.taken, self.currency)
+
+    @property
+    def refunded_display(self) -> str:
+        return amount_format(self.refunded, self.currency)
+
+    @property
+    def net_display(self) -> str:
+        return amount_format(self.net, self.currency)
+
+    @property
+    def average_display(self) -> str:
+        return amount_format(self.average, self.currency)
+
+
+@dataclass(frozen=True)
+class ClinicianRow:
+    name: str
+    currency: str
+    count: int
+    taken: int
+    refunded: int
+
+    @property
+    def taken_display(self) -> str:
+        return amount_format(self.taken, self.currency)
+
+    @property
+    def net_display(self) -> str:
+        return amount_format(self.taken - self.refunded, self.currency)
+
+
+@dataclass(frozen=True)
+class DayRow:
+    day: date
+    currency: str
+    count: int
+    taken: int
+
+    @property
+    def taken_display(self) -> str:
+        return amount_format(self.taken, self.currency)
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    currency: str
+    width: int
+    height: int
+    bars: list[Bar]
+    max_label: str
+    first: str
+    last: str
+
+
+@dataclass(frozen=True)
+class Report:
+    totals: list[CurrencyTotals]
+    by_clinician: list[ClinicianRow]
+    by_day: list[DayRow]
+    charts: list[Chart]
+
+
+def _paid(f: PaymentFilters) -> QuerySet[PaymentRequest]:
+    """Paid requests, counted on the day they were paid."""
+    qs = PaymentRequest.objects.filter(clinic_id__in=f.clinics, status__in=PAID_STATUSES)
+    start, end = _bounds(f)
+    if start:
+        qs = qs.filter(paid_at__gte=start)
+    if end:
+        qs = qs.filter(paid_at__lt=end)
+    if f.clinician:
+        qs = qs.filter(requested_by_id=f.clinician)
+    if f.only_requested_by:
+        qs = qs.filter(requested_by_id=f.only_requested_by)
+    return qs
+
+
+def report_build(f: PaymentFilters) -> Report:
+    paid = _paid(f)
+    totals = [
+        CurrencyTotals(
+            currency=row["currency"],
+            taken=row["taken"] or 0,
+            refunded=row["refunded"] or 0,
+            count=row["count"],
+        )
+        for row in paid.values("currency")
+        .annotate(taken=Sum("amount"), refunded=Sum("amount_refunded"), count=Count("id"))
+        .order_by("currency")
+    ]
+    by_clinician = [
+        ClinicianRow(
+            name=(row["requested_by__full_name"] or row["requested_by__email"]),
+            currency=row["currency"],
+            count=row["count"],
+            taken=row["taken"] or 0,
+            refunded=row["refunded"] or 0,
+        )
+        for row in paid.values("requested_by__full_name", "requested_by__email", "currency")
+        .annotate(taken=Sum("amount"), refunded=Sum("amount_refunded"), count=Count("id"))
+        .order_by("-taken")
+    ]
+    tz = zoneinfo.ZoneInfo(f.timezone)
+    by_day = [
+        DayRow(
+            day=row["day"], currency=row["currency"], count=row["count"], taken=row["taken"] or 0
+        )
+        for row in paid.annotate(day=TruncDate("paid_at", tzinfo=tz))
+        .values("day", "currency")
+        .annotate(taken=Sum("amount"), count=Count("id"))
+        .order_by("day", "currency")
+    ]
+    return Report(
+        totals=totals, by_clinician=by_clinician, by_day=by_day, charts=_charts(by_day, f)
+    )
+
+
+def _charts(
+    days: list[DayRow], f: PaymentFilters, width: int = 720, height: int = 220
+) -> list[Chart]:
+    """One bar chart of daily takings per currency, drawn as SVG on the server."""
+    per_currency: dict[str, dict[date, int]] = defaultdict(dict)
+    for row in days:
+        per_currency[row.currency][row.day] = row.taken
+    charts = []
+    for currency, values in sorted(per_currency.items()):
+        first = f.date_from or min(values)
+        last = f.date_to or max(values)
+        span = [first + timedelta(days=i) for i in range((last - first).days + 1)][-366:]
+        top = max(values.values()) or 1
+        slot = width / max(1, len(span))
+        bars = []
+        for i, day in enumerate(span):
+            amount = values.get(day, 0)
+            h = (amount / top) * (height - 20)
+            bars.append(
+                Bar(
+                    x=round(i * slot + slot * 0.1, 2),
+                    y=round(height - h, 2),
+                    width=round(max(1.0, slot * 0.8), 2),
+                    height=round(h, 2),
+                    label=f"{day.isoformat()}: {amount_format(amount, currency)}",
+                )
+            )
+        charts.append(
+            Chart(
+                currency=currency,
+                width=width,
+                height=height,
+                bars=bars,
+                max_label=amount_format(top, currency),
+                first=span[0].isoformat(),
+                last=span[-1].isoformat(),
+            )
+        )
+    return charts
+
+
+# ---------------------------------------------------------------------------- CSV
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: str) -> str:
+    """Spreadsheets run cells starting with = + - @ as formulas; make them plain text."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def csv_export(rows: Iterable[PaymentRequest], *, timezone: str) -> str:
+    """UTF-8 with a BOM (Excel opens it right), ISO dates, amounts as decimals."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(
+        [
+            "reference",
+            "requested_at",
+            "paid_at",
+            "clinic",
+            "patient",
+            "payer",
+            "clinician",
+            "description",
+            "currency",
+            "amount",
+            "refunded",
+            "status",
+            "card_brand",
+            "card_last4",
+            "stripe_payment_intent",
+        ]
+    )
+    tz = zoneinfo.ZoneInfo(timezone)
+    for pr in rows:
+        writer.writerow(
+            [
+                pr.reference,
+                pr.created_at.astimezone(tz).isoformat(timespec="seconds"),
+                pr.paid_at.astimezone(tz).isoformat(timespec="seconds") if pr.paid_at else "",
+                csv_safe(pr.clinic.name),
+                csv_safe(pr.visit.display_name),
+                csv_safe(pr.payer.display_name),
+                csv_safe(pr.requested_by.get_full_name()),
+                csv_safe(pr.description),
+                pr.currency,
+                amount_to_major(pr.amount, pr.currency),
+                amount_to_major(pr.amount_refunded, pr.currency),
+                pr.status,
+                pr.card_brand,
+                pr.card_last4,
+                pr.payment_intent_id or "",
+            ]
+        )
+    return out.getvalue()
