@@ -98,6 +98,11 @@ def demo() -> None:
     from carecall.orgs.demo import DEMO_PASSWORD, demo_seed
 
     people = demo_seed()
+    from carecall.payments.demo import demo_payments_seed
+
+    made = demo_payments_seed()
+    if made:
+        print(f"  Made {made} sample payments at Northside Physio through stripe_sandbox.")
     site = os.environ["SITE_URL"]
     print("\nCareCall demo — everything runs on this machine.\n")
     print(f"  Sign in:   {site}/accounts/sign-in/")
