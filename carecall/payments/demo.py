@@ -123,7 +123,7 @@ def _pay(pr: PaymentRequest, card: str) -> None:
     with contextlib.suppress(stripe.CardError):
         client.payment_intents.confirm(
             pr.payment_intent_id or "",
-            {"payment_method": card, "client_secret": pr.client_secret},  # type: ignore[typeddict-unknown-key]
+            {"payment_method": card, "client_secret": pr.client_secret},  # type: ignore[arg-type,typeddict-unknown-key,unused-ignore]
             {"stripe_account": pr.stripe_account_id},
         )
     services.payment_request_reconcile(payment_request=pr)
