@@ -34,6 +34,16 @@ class AppendOnlyError(Exception):
     pass
 
 
+class AuditQuerySet(models.QuerySet["AuditEntry"]):
+    """Bulk changes would bypass save()/delete(); refuse them too."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError("audit entries cannot be changed")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("audit entries cannot be deleted")
+
+
 class AuditEntry(models.Model):
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
@@ -51,6 +61,8 @@ class AuditEntry(models.Model):
     target = models.CharField(max_length=80, blank=True)  # e.g. "payment:<uuid>"
     summary = models.CharField(max_length=500)
     data = models.JSONField(default=dict, blank=True)
+
+    objects = AuditQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -12,7 +12,7 @@ import hashlib
 import logging
 import secrets
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -560,7 +560,7 @@ def payment_request_reconcile(*, payment_request: PaymentRequest) -> PaymentRequ
 
 def payments_reconcile(*, older_than: timedelta = timedelta(minutes=3)) -> dict[str, int]:
     """Re-read from Stripe every request stuck unpaid for a while; expire overdue ones."""
-    counts = {"checked": 0, "changed": 0, "expired": 0, "errors": 0}
+    counts = {"checked": 0, "changed": 0, "expired": 0, "errors": 0, "refunds": 0}
     cutoff = timezone.now() - older_than
     stuck = PaymentRequest.objects.filter(status__in=OPEN_STATUSES, updated_at__lte=cutoff)
     for pr in stuck.iterator():
@@ -576,7 +576,31 @@ def payments_reconcile(*, older_than: timedelta = timedelta(minutes=3)) -> dict[
             logger.warning("reconcile %s: %s", pr.pk, error)
             continue
         counts["changed"] += int(after != before)
+    counts["refunds"] = _reconcile_refunds(cutoff)
     return counts
+
+
+def _reconcile_refunds(cutoff: datetime) -> int:
+    """Refunds still pending at Stripe after a while: ask again."""
+    from carecall.payments.models import Refund, RefundStatus
+    from carecall.payments.refunds import refund_apply_result
+
+    changed = 0
+    pending = Refund.objects.filter(
+        status=RefundStatus.PENDING, updated_at__lte=cutoff, stripe_refund_id__isnull=False
+    ).select_related("payment_request")
+    for refund in pending:
+        try:
+            result = get_gateway().refund_retrieve(
+                account_id=refund.payment_request.stripe_account_id,
+                refund_id=refund.stripe_refund_id or "",
+            )
+        except PaymentGatewayError as error:
+            logger.warning("reconcile refund %s: %s", refund.pk, error.message)
+            continue
+        before = refund.status
+        changed += int(refund_apply_result(refund=refund, result=result).status != before)
+    return changed
 
 
 def stripe_event_receive(*, payload: bytes, signature: str) -> tuple[StripeEvent, bool]:

@@ -31,7 +31,8 @@ class Command(BaseCommand):
                 raise SystemExit(2)
             counts = payments_reconcile(older_than=timedelta(minutes=minutes))
             self.stdout.write(
-                "checked {checked}, changed {changed}, expired {expired}, errors {errors}".format(
+                "checked {checked}, changed {changed}, expired {expired}, errors {errors}, "
+                "refunds updated {refunds}".format(
                     **counts
                 )
             )
