@@ -1,10 +1,17 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.decorators.cache import cache_page
+from django.views.i18n import JavaScriptCatalog
 
 from carecall.core.views import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path(
+        "jsi18n/",
+        cache_page(3600)(JavaScriptCatalog.as_view(packages=["carecall"])),
+        name="javascript-catalog",
+    ),
     path("accounts/", include("carecall.accounts.urls")),
     path("operator/django-admin/", admin.site.urls),
     path("", include("carecall.payments.urls")),

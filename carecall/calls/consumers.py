@@ -63,6 +63,10 @@ from carecall.calls.waiting_area import WaitingAreaSettings
 from carecall.core.errors import ServiceError
 
 
+class CallEnded(Exception):
+    """The visit is over: every key to it is refused with 4409."""
+
+
 class TokenBucket:
     def __init__(self, rate: float, burst: int) -> None:
         self.rate, self.capacity = rate, float(burst)
@@ -188,6 +192,9 @@ class CallConsumer(GuardedJsonConsumer):
         except PermissionDenied as denied:
             await self.refuse(4403, str(denied) or "not allowed")
             return
+        except CallEnded:
+            await self.refuse(4409, "this call has ended")
+            return
         self.visit = self.participant.visit
         if self.visit.status == VisitStatus.DONE or self.participant.left_at is not None:
             await self.refuse(4409, "this call has ended")
@@ -215,6 +222,8 @@ class CallConsumer(GuardedJsonConsumer):
             guest = guest_for_token(
                 kwargs["guest_token"], claimed_ids=session.get(GUEST_SESSION_KEY, [])
             )
+            if guest.visit.status == VisitStatus.DONE:
+                raise CallEnded
             if guest.claimed_at is None:
                 raise PermissionDenied("enter your name first")
             return guest
@@ -222,6 +231,8 @@ class CallConsumer(GuardedJsonConsumer):
         if user is None or not user.is_authenticated:
             raise PermissionDenied("sign in first")
         _access, visit = visit_for_staff(user, kwargs["visit_id"])
+        if visit.status == VisitStatus.DONE:
+            raise CallEnded
         participant = (
             Participant.objects.select_related("visit", "visit__clinic")
             .filter(visit=visit, user=user, joined_at__isnull=False, left_at__isnull=True)

@@ -37,7 +37,11 @@ def _check(name: str, value: Any, annotation: Any) -> Any:
         return value
     if origin in (Union, types.UnionType):
         errors = []
-        for option in get_args(annotation):
+        options = get_args(annotation)
+        if value is not None:
+            # "X | None" given a value: the reason worth reporting is X's, not "must be null".
+            options = tuple(o for o in options if o is not type(None)) or options
+        for option in options:
             try:
                 return _check(name, value, option)
             except SchemaError as error:

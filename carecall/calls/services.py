@@ -166,6 +166,8 @@ def visit_join(*, actor: User, visit: Visit) -> Participant:
 
 def _require_clinician_in_call(actor: User, visit: Visit) -> None:
     clinic_for_user(actor, visit.clinic_id)
+    if visit.status == VisitStatus.DONE:
+        raise ServiceError(_("This visit has ended."))
     if not Participant.objects.filter(
         visit=visit, user=actor, joined_at__isnull=False, left_at__isnull=True
     ).exists():
@@ -208,8 +210,8 @@ def visit_leave_by_patient(*, visit: Visit) -> Visit:
     if visit.status == VisitStatus.DONE:
         return visit
     patient = Participant.objects.get(visit=visit, kind=ParticipantKind.PATIENT)
-    patient.left_at = timezone.now()
-    patient.save(update_fields=["left_at"])
+    # The visit ends with the patient: everyone else in it has left too.
+    Participant.objects.filter(visit=visit, left_at__isnull=True).update(left_at=timezone.now())
     broadcast_on_commit(call_group(visit.pk), ParticipantLeftOut(id=str(patient.pk)))
     _move(visit, VisitStatus.DONE)
     return visit

@@ -4,6 +4,7 @@
 // offers to everyone already there. Glare is settled by "perfect negotiation": the peer with
 // the greater id is polite. After a dropped connection, the peer with the smaller id restarts ICE.
 
+import { t } from "../core/i18n.js";
 import { explainMediaError, fillDevicePickers, openMedia } from "./devices.js";
 
 const root = document.querySelector("[data-call]");
@@ -64,11 +65,11 @@ function show(screen) {
 function showWaiting(onHold) {
   closeAllPeers();
   $("[data-waiting-heading]").textContent = onHold
-    ? "You are on hold"
-    : "You are in the waiting area";
+    ? t("You are on hold")
+    : t("You are in the waiting area");
   $("[data-waiting-preview]").srcObject = state.stream;
   show("waiting");
-  announce(onHold ? "The clinician put you on hold. Please wait." : "Please wait. A clinician will join you.");
+  announce(onHold ? t("The clinician put you on hold. Please wait.") : t("Please wait. A clinician will join you."));
 }
 
 function showEnded(text) {
@@ -95,7 +96,7 @@ function tileFor(id, name, self = false) {
   if (self) video.muted = true;
   const caption = document.createElement("p");
   caption.className = "tile-name";
-  caption.textContent = self ? `${name} (you)` : name;
+  caption.textContent = self ? t("%(name)s (you)", { name }) : name;
   const flags = document.createElement("p");
   flags.className = "tile-flags";
   flags.dataset.flags = "";
@@ -108,10 +109,10 @@ function setFlags(id, { audio, video, connected, note }) {
   const tile = $(`[data-tile="${id}"]`);
   if (!tile) return;
   const parts = [];
-  if (connected === false) parts.push("Connection lost, reconnecting…");
+  if (connected === false) parts.push(t("Connection lost, reconnecting…"));
   if (note) parts.push(note);
-  if (audio === false) parts.push("Muted");
-  if (video === false) parts.push("Camera off");
+  if (audio === false) parts.push(t("Muted"));
+  if (video === false) parts.push(t("Camera off"));
   tile.querySelector("[data-flags]").textContent = parts.join(" · ");
   tile.classList.toggle("lost", connected === false);
 }
@@ -143,7 +144,7 @@ function createPeer(info) {
   state.peers.set(info.id, peer);
   state.stream.getTracks().forEach((track) => pc.addTrack(track, state.stream));
   const tile = tileFor(info.id, info.name);
-  setFlags(info.id, { audio: info.audio, video: info.video, note: "Connecting…" });
+  setFlags(info.id, { audio: info.audio, video: info.video, note: t("Connecting…") });
   pc.onicecandidate = ({ candidate }) => {
     if (candidate) send({ type: "signal", to: info.id, candidate: candidate.toJSON() });
   };
@@ -263,40 +264,40 @@ const handlers = {
     state.people.set(m.participant.id, m.participant);
     if (role === "patient" && state.visitStatus !== "in_call") return;
     tileFor(m.participant.id, m.participant.name);
-    setFlags(m.participant.id, { ...m.participant, note: "Joining…" });
-    announce(`${m.participant.name} joined the call.`);
+    setFlags(m.participant.id, { ...m.participant, note: t("Joining…") });
+    announce(t("%(name)s joined the call.", { name: m.participant.name }));
   },
   participant_left(m) {
     const person = state.people.get(m.id);
     state.people.delete(m.id);
     closePeer(m.id);
     removeTile(m.id);
-    if (person) announce(`${person.name} left the call.`);
+    if (person) announce(t("%(name)s left the call.", { name: person.name }));
   },
   participant_connection(m) {
     const person = state.people.get(m.id);
     if (person) person.connected = m.connected;
     setFlags(m.id, { ...(person || {}), connected: m.connected });
     if (m.connected) restartIfMine(m.id);
-    if (person) announce(m.connected ? `${person.name} is back.` : `${person.name}'s connection was lost.`);
+    if (person) announce(m.connected ? t("%(name)s is back.", { name: person.name }) : t("%(name)s's connection was lost.", { name: person.name }));
   },
   participant_media(m) {
     const person = state.people.get(m.id);
     if (person) Object.assign(person, { audio: m.audio, video: m.video });
     setFlags(m.id, { audio: m.audio, video: m.video });
-    if (person) announce(`${person.name} ${m.audio ? "unmuted" : "muted"}${m.video ? "" : ", camera off"}.`);
+    if (person) announce(t(m.audio ? "%(name)s unmuted." : "%(name)s muted.", { name: person.name }) + (m.video ? "" : " " + t("Camera off")));
   },
   signal: onSignal,
   visit_status(m) {
     const previous = state.visitStatus;
     state.visitStatus = m.status;
-    if (m.status === "done") return showEnded("The call has ended.");
+    if (m.status === "done") return showEnded(t("The call has ended."));
     if (role === "patient") {
       if (m.status === "in_call") {
         state.waitingSince = null;
         closeAllPeers();
         joinMesh(m.participants);
-        announce("A clinician joined. You are in the call.");
+        announce(t("A clinician joined. You are in the call."));
       } else {
         state.waitingSince = Date.now();
         showWaiting(m.status === "on_hold");
@@ -309,14 +310,14 @@ const handlers = {
         if (person.kind === "patient") { closePeer(id); removeTile(id); }
       }
     }
-    if (previous === "on_hold" && m.status === "in_call") announce("The patient is back in the call.");
+    if (previous === "on_hold" && m.status === "in_call") announce(t("The patient is back in the call."));
   },
-  ended(m) { showEnded(`${m.by} ended the call.`); },
+  ended(m) { showEnded(t("%(name)s ended the call.", { name: m.by })); },
   guest_invite(m) {
     $("[data-invite]").hidden = false;
     $("[data-invite-url]").value = m.url;
     openApps(true);
-    announce("A guest link is ready to copy.");
+    announce(t("A guest link is ready to copy."));
   },
   error(m) { announce(m.message); },
   pong() {},
@@ -359,7 +360,7 @@ function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const ws = new WebSocket(`${scheme}://${location.host}${root.dataset.wsPath}`);
   state.ws = ws;
-  ws.onopen = () => { if (state.retry) announce("Reconnected."); };
+  ws.onopen = () => { if (state.retry) announce(t("Reconnected.")); };
   ws.onmessage = (event) => {
     const message = JSON.parse(event.data);
     const handler = handlers[message.type];
@@ -369,11 +370,11 @@ function connect() {
   };
   ws.onclose = (event) => {
     if (state.closedOnPurpose) return;
-    if (event.code === 4409) return showEnded("The call has ended.");
-    if (event.code === 4403 || event.code === 4404) return showEnded(event.reason || "You cannot join this call.");
+    if (event.code === 4409) return showEnded(t("The call has ended."));
+    if (event.code === 4403 || event.code === 4404) return showEnded(event.reason || t("You cannot join this call."));
     state.retry += 1;
     const delay = Math.min(10000, 500 * 2 ** Math.min(state.retry, 5));
-    announce("Connection lost. Reconnecting…");
+    announce(t("Connection lost. Reconnecting…"));
     window.setTimeout(connect, delay);
   };
 }
@@ -404,7 +405,7 @@ async function switchDevice() {
       microphoneId: $("[data-microphone-select]").value,
     });
     replaceTracks(next);
-    announce("Device switched.");
+    announce(t("Device switched."));
   } catch (error) {
     announce(explainMediaError(error));
   }
@@ -414,18 +415,18 @@ const actions = {
   mute(button) {
     state.audio = !state.audio;
     state.stream.getAudioTracks().forEach((t) => { t.enabled = state.audio; });
-    button.textContent = state.audio ? "Mute" : "Unmute";
+    button.textContent = state.audio ? t("Mute") : t("Unmute");
     button.setAttribute("aria-pressed", String(!state.audio));
     send({ type: "media", audio: state.audio, video: state.video });
-    announce(state.audio ? "Microphone on." : "Microphone muted.");
+    announce(state.audio ? t("Microphone on.") : t("Microphone muted."));
   },
   camera(button) {
     state.video = !state.video;
     state.stream.getVideoTracks().forEach((t) => { t.enabled = state.video; });
-    button.textContent = state.video ? "Turn camera off" : "Turn camera on";
+    button.textContent = state.video ? t("Turn camera off") : t("Turn camera on");
     button.setAttribute("aria-pressed", String(!state.video));
     send({ type: "media", audio: state.audio, video: state.video });
-    announce(state.video ? "Camera on." : "Camera off.");
+    announce(state.video ? t("Camera on.") : "Camera off.");
   },
   apps() { openApps($("[data-apps]").hidden); },
   hold() { send({ type: "hold" }); },
@@ -434,8 +435,8 @@ const actions = {
   end() { send({ type: "end" }); },
   async "copy-invite"() {
     const url = $("[data-invite-url]").value;
-    try { await navigator.clipboard.writeText(url); announce("Link copied."); }
-    catch { $("[data-invite-url]").select(); announce("Select the link and copy it."); }
+    try { await navigator.clipboard.writeText(url); announce(t("Link copied.")); }
+    catch { $("[data-invite-url]").select(); announce(t("Select the link and copy it.")); }
   },
   leave() {
     state.closedOnPurpose = true;
@@ -447,7 +448,7 @@ const actions = {
     closeAllPeers();
     if (state.stream) state.stream.getTracks().forEach((t) => t.stop());
     if (root.dataset.leaveUrl) window.location.assign(root.dataset.leaveUrl);
-    else showEnded("You left the call.");
+    else showEnded(t("You left the call."));
   },
 };
 

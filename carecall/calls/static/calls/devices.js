@@ -1,18 +1,20 @@
 // Camera and microphone: opening them, explaining failures, listing devices, a level meter.
 // Used by the entry page's check and by the call's device pickers.
 
+import { t } from "../core/i18n.js";
+
 export function explainMediaError(error) {
   const name = error && error.name;
   if (name === "NotAllowedError" || name === "SecurityError") {
-    return "CareCall may not use your camera or microphone. Allow them in your browser (the icon in the address bar), then press Check again.";
+    return t("CareCall may not use your camera or microphone. Allow them in your browser (the icon in the address bar), then press Check again.");
   }
   if (name === "NotFoundError" || name === "OverconstrainedError") {
-    return "No camera or microphone was found. Connect one, then press Check again.";
+    return t("No camera or microphone was found. Connect one, then press Check again.");
   }
   if (name === "NotReadableError") {
-    return "Your camera or microphone is busy in another program. Close it there, then press Check again.";
+    return t("Your camera or microphone is busy in another program. Close it there, then press Check again.");
   }
-  return "Your camera or microphone could not be started (" + (name || "unknown error") + ").";
+  return t("Your camera or microphone could not be started (%(name)s).", { name: name || "?" });
 }
 
 export async function openMedia({ cameraId, microphoneId } = {}) {
@@ -38,8 +40,8 @@ export async function fillDevicePickers(cameraSelect, microphoneSelect, stream) 
     });
     select.disabled = select.options.length === 0;
   };
-  fill(cameraSelect, "videoinput", "video", "Camera");
-  fill(microphoneSelect, "audioinput", "audio", "Microphone");
+  fill(cameraSelect, "videoinput", "video", t("Camera"));
+  fill(microphoneSelect, "audioinput", "audio", t("Microphone"));
 }
 
 export function meterFor(stream, meter) {
@@ -75,13 +77,13 @@ function setUpCheck(root) {
   const start = async () => {
     stopMeter();
     if (stream) stream.getTracks().forEach((t) => t.stop());
-    status.textContent = "Starting your camera and microphone…";
+    status.textContent = t("Starting your camera and microphone…");
     try {
       stream = await openMedia({ cameraId: cameraSelect.value, microphoneId: microphoneSelect.value });
       preview.srcObject = stream;
       stopMeter = meterFor(stream, meter);
       await fillDevicePickers(cameraSelect, microphoneSelect, stream);
-      status.textContent = "Your camera and microphone work. Speak to see the level move.";
+      status.textContent = t("Your camera and microphone work. Speak to see the level move.");
       root.dataset.state = "ok";
     } catch (error) {
       status.textContent = explainMediaError(error);

@@ -1,5 +1,7 @@
 // The clinic's waiting area, live: callers appear, change and leave without a reload.
 
+import { t } from "../core/i18n.js";
+
 const root = document.querySelector("[data-waiting-area]");
 const $ = (selector) => root.querySelector(selector);
 const body = $("[data-callers]");
@@ -10,7 +12,7 @@ let retry = 0;
 
 function clock(ms) {
   const m = Math.max(0, Math.floor(ms / 60000));
-  return m < 60 ? `${m} min` : `${Math.floor(m / 60)} h ${m % 60} min`;
+  return m < 60 ? t("%(m)s min", { m }) : t("%(h)s h %(m)s min", { h: Math.floor(m / 60), m: m % 60 });
 }
 
 function announce(text) {
@@ -33,9 +35,9 @@ function chime() {
 
 function notify(visit) {
   chime();
-  announce(`New caller: ${visit.name}.`);
+  announce(t("New caller: %(name)s.", { name: visit.name }));
   if ("Notification" in window && Notification.permission === "granted") {
-    new Notification("New caller in the waiting area", { body: visit.name, tag: visit.id });
+    new Notification(t("New caller in the waiting area"), { body: visit.name, tag: visit.id });
   }
 }
 
@@ -53,13 +55,13 @@ function row(visit) {
   if (!visit.connected) {
     const lost = document.createElement("span");
     lost.className = "muted";
-    lost.textContent = " (connection lost)";
+    lost.textContent = " " + t("(connection lost)");
     tr.children[0].append(lost);
   }
   const actions = document.createElement("td");
   const form = $("[data-join-form]").content.firstElementChild.cloneNode(true);
   form.action = visit.join_url;
-  form.querySelector("button").setAttribute("aria-label", `Join ${visit.name}`);
+  form.querySelector("button").setAttribute("aria-label", t("Join %(name)s", { name: visit.name }));
   actions.append(form);
   tr.append(actions);
   return tr;
@@ -95,7 +97,7 @@ const handlers = {
     const visit = visits.get(m.id);
     visits.delete(m.id);
     render();
-    if (visit) announce(`${visit.name} left the waiting area.`);
+    if (visit) announce(t("%(name)s left the waiting area.", { name: visit.name }));
   },
   pong() {},
 };
@@ -104,18 +106,18 @@ function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const ws = new WebSocket(`${scheme}://${location.host}${root.dataset.wsPath}`);
   const live = $("[data-live-state]");
-  ws.onopen = () => { retry = 0; live.textContent = "Live: callers appear here as they arrive."; };
+  ws.onopen = () => { retry = 0; live.textContent = t("Live: callers appear here as they arrive."); };
   ws.onmessage = (event) => {
     const message = JSON.parse(event.data);
     if (handlers[message.type]) handlers[message.type](message);
   };
   ws.onclose = (event) => {
     if (event.code === 4403 || event.code === 4404) {
-      live.textContent = event.reason || "You cannot see this waiting area.";
+      live.textContent = event.reason || t("You cannot see this waiting area.");
       return;
     }
     retry += 1;
-    live.textContent = "Connection lost. Reconnecting…";
+    live.textContent = t("Connection lost. Reconnecting…");
     window.setTimeout(connect, Math.min(10000, 500 * 2 ** Math.min(retry, 5)));
   };
   window.setInterval(() => { if (ws.readyState === WebSocket.OPEN) ws.send('{"type":"ping"}'); }, 25000);
@@ -125,7 +127,7 @@ root.querySelector('[data-action="sound"]').addEventListener("click", (event) =>
   soundOn = !soundOn;
   if (soundOn && !audioContext) audioContext = new AudioContext();
   event.currentTarget.setAttribute("aria-pressed", String(soundOn));
-  event.currentTarget.textContent = soundOn ? "Sound alerts: on" : "Sound alerts";
+  event.currentTarget.textContent = soundOn ? t("Sound alerts: on") : t("Sound alerts");
   if (soundOn) chime();
 });
 const notifyButton = root.querySelector('[data-action="notify"]');
@@ -133,7 +135,7 @@ if (!("Notification" in window) || Notification.permission === "granted") notify
 notifyButton.addEventListener("click", async () => {
   const answer = await Notification.requestPermission();
   notifyButton.hidden = answer === "granted";
-  announce(answer === "granted" ? "Browser notifications are on." : "Browser notifications stay off.");
+  announce(answer === "granted" ? t("Browser notifications are on.") : t("Browser notifications stay off."));
 });
 
 connect();

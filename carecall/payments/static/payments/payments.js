@@ -1,6 +1,8 @@
 // Payments in the call: the clinician's Request payment panel, and the payer's Pay now.
 // Amounts come from the server's record only; the browser never sends an amount to pay.
 
+import { t } from "../core/i18n.js";
+
 const appData = document.querySelector('[data-call-app="payments"]');
 const root = document.querySelector("[data-call], [data-payer-only]");
 if (appData && root) start();
@@ -18,7 +20,7 @@ async function api(url, { method = "GET", body } = {}) {
     body: body ? JSON.stringify(body) : undefined,
   });
   let data = {};
-  try { data = await response.json(); } catch { data = { error: "The server answered with an error. Try again." }; }
+  try { data = await response.json(); } catch { data = { error: t("The server answered with an error. Try again.") }; }
   return { ok: response.ok, status: response.status, data };
 }
 
@@ -60,10 +62,10 @@ function clinician(panel) {
     form.hidden = Boolean(data.missing);
     panel.querySelector("[data-pay-currency]").textContent = data.currency;
     panel.querySelector("[data-pay-amount-help]").textContent =
-      `${data.currency}, up to ${data.maximum}`;
+      t("%(currency)s, up to %(maximum)s", { currency: data.currency, maximum: data.maximum });
     const select = form.querySelector("#pay-payer");
     const chosen = select.value;
-    select.replaceChildren(...data.payers.map((p) => new Option(`${p.name} (${p.kind})`, p.id)));
+    select.replaceChildren(...data.payers.map((p) => new Option(`${p.name} (${t(p.kind)})`, p.id)));
     if (chosen) select.value = chosen;
     for (const r of data.requests) requests.set(r.id, r);
     render();
@@ -75,7 +77,7 @@ function clinician(panel) {
       const li = document.createElement("li");
       li.dataset.request = r.id;
       li.dataset.status = r.status;
-      const label = r.status === "paid" ? "Payment received" : (r.status === "requested" ? "Pending" : r.status_label);
+      const label = r.status === "paid" ? t("Payment received") : (r.status === "requested" ? t("Pending") : r.status_label);
       const text = document.createElement("span");
       text.textContent = `${r.amount_display} — ${r.description} — ${r.payer_name}: ${label}`;
       if (r.status === "paid") text.textContent += ` (${r.card_brand} •••• ${r.card_last4}, ${r.reference})`;
@@ -86,8 +88,8 @@ function clinician(panel) {
         const cancel = document.createElement("button");
         cancel.type = "button";
         cancel.className = "secondary";
-        cancel.textContent = "Cancel";
-        cancel.setAttribute("aria-label", `Cancel ${r.amount_display} ${r.description}`);
+        cancel.textContent = t("Cancel");
+        cancel.setAttribute("aria-label", t("Cancel %(amount)s %(description)s", { amount: r.amount_display, description: r.description }));
         cancel.addEventListener("click", async () => {
           cancel.disabled = true;
           const result = await api(`${base}${r.id}/cancel/`, { method: "POST" });
@@ -125,7 +127,7 @@ function clinician(panel) {
     requests.set(result.data.request.id, result.data.request);
     render();
     form.reset();
-    announce(`Payment of ${result.data.request.amount_display} requested.`);
+    announce(t("Payment of %(amount)s requested.", { amount: result.data.request.amount_display }));
   });
 
   document.addEventListener("carecall:message", (event) => {
@@ -135,7 +137,7 @@ function clinician(panel) {
       requests.set(m.request.id, m.request);
       render();
       if (m.request.status === "paid" && (!before || before.status !== "paid")) {
-        announce(`Payment received: ${m.request.amount_display} for ${m.request.description}.`);
+        announce(t("Payment received: %(amount)s for %(description)s.", { amount: m.request.amount_display, description: m.request.description }));
       }
     } else if (m.type === "participant_joined" || m.type === "welcome") {
       if (!panel.hidden) load();
@@ -165,7 +167,7 @@ function payer(section) {
         const script = document.createElement("script");
         script.src = appData.dataset.stripeJs;
         script.onload = resolve;
-        script.onerror = () => reject(new Error("Stripe.js could not be loaded. Check your connection and try again."));
+        script.onerror = () => reject(new Error(t("Stripe.js could not be loaded. Check your connection and try again.")));
         document.head.append(script);
       });
     }
@@ -283,7 +285,7 @@ function payer(section) {
     confirmation.querySelector("[data-confirm-email]").textContent = email;
     confirmation.hidden = false;
     confirmation.focus();
-    announce(`Payment confirmed: ${r.amount_display}. Reference ${r.reference}.`);
+    announce(t("Payment confirmed: %(amount)s. Reference %(reference)s.", { amount: r.amount_display, reference: r.reference }));
   }
 
   document.addEventListener("carecall:message", (event) => {

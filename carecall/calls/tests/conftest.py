@@ -1,0 +1,29 @@
+"""Fixtures for the call and waiting-area tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import pytest_asyncio
+from channels.layers import channel_layers
+
+from carecall.calls.tests.ws import Sockets
+
+
+@pytest.fixture(autouse=True)
+def fresh_channel_layer() -> Iterator[None]:
+    """Each test gets its own in-memory channel layer (groups and queues do not carry over)."""
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
+@pytest_asyncio.fixture
+async def sockets(db: None) -> AsyncIterator[Sockets]:
+    """Opens websockets for a test and disconnects all of them afterwards, pass or fail."""
+    opened = Sockets()
+    try:
+        yield opened
+    finally:
+        await opened.close_all()
