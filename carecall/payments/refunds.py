@@ -27,7 +27,7 @@ from carecall.payments.models import (
     RefundReason,
     RefundStatus,
 )
-from carecall.payments.selectors import payment_info
+from carecall.payments.services import receipt_send
 
 
 def refundable_amount(pr: PaymentRequest) -> int:
@@ -177,16 +177,7 @@ def receipt_resend(*, actor: User, payment_request: PaymentRequest) -> None:
     if not pr.receipt_email:
         raise ServiceError(_("The patient gave no email address for a receipt."))
     with transaction.atomic():
-        email_send(
-            to=pr.receipt_email,
-            template="payments/email/receipt",
-            context={
-                "pr": pr,
-                "clinic": pr.clinic,
-                "info": payment_info(pr),
-                "amount": amount_format(pr.amount, pr.currency),
-            },
-        )
+        receipt_send(pr)
         audit_record(
             action=AuditAction.RECEIPT_RESENT,
             actor=actor,

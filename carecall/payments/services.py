@@ -513,7 +513,7 @@ def payment_request_apply_intent(
                 pr.receipt_email = intent.receipt_email
             if pr.receipt_email and pr.receipt_sent_at is None:
                 pr.receipt_sent_at = timezone.now()
-                _send_receipt(pr)
+                receipt_send(pr)
             audit_record(
                 action=AuditAction.PAYMENT_PAID,
                 actor=None,
@@ -533,7 +533,8 @@ def payment_request_apply_intent(
     return pr
 
 
-def _send_receipt(pr: PaymentRequest) -> None:
+def receipt_send(pr: PaymentRequest) -> None:
+    """The app's own receipt (text + HTML), sent after commit."""
     clinic = pr.clinic
     email_send(
         to=pr.receipt_email,
