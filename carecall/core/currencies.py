@@ -6,6 +6,7 @@ has a minimum charge per currency (stripe.com/docs/currencies).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
@@ -15,8 +16,13 @@ from django.utils.translation import gettext_lazy as _
 class Currency:
     code: str
     name: str
-    decimals: int
+    decimals: int  # Stripe's minor units
     minimum: int  # smallest charge Stripe accepts, in minor units
+
+    @property
+    def shown_decimals(self) -> int:
+        """Krónur are whole for people, though Stripe counts them in hundredths."""
+        return 0 if self.code == "ISK" else self.decimals
 
 
 CURRENCIES: dict[str, Currency] = {
@@ -55,10 +61,18 @@ def amount_parse(
     from carecall.core.errors import ServiceError
 
     currency = currency_for(code)
-    cleaned = text.strip().replace(",", "").replace(" ", "")
+    cleaned = text.strip().replace(" ", "").replace("\u00a0", "")
     if cleaned.upper().startswith(currency.code):
         cleaned = cleaned[3:]
     cleaned = cleaned.lstrip("$")
+    if "," in cleaned:
+        # Commas only as thousands separators: "85,50" must not become 8,550.
+        if not re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", cleaned):
+            raise ServiceError(
+                _t("Write the amount with a point before the cents, for example 85.50."),
+                field="amount",
+            )
+        cleaned = cleaned.replace(",", "")
     try:
         value = Decimal(cleaned)
     except InvalidOperation:
@@ -69,6 +83,8 @@ def amount_parse(
         raise ServiceError(_t("Enter the amount as a number, for example 85.00."), field="amount")
     if value <= 0:
         raise ServiceError(_t("The amount must be more than zero."), field="amount")
+    if value.adjusted() >= 9:  # checked before scaling: "1e999999" must not overflow
+        raise ServiceError(_t("That amount is too large for one card payment."), field="amount")
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and -exponent > currency.decimals:
         if currency.decimals == 0:
@@ -108,7 +124,9 @@ def amount_format(minor: int, code: str) -> str:
 
     currency = currency_for(code)
     major = Decimal(minor) / (10**currency.decimals)
-    number = number_format(major, decimal_pos=currency.decimals, use_l10n=True, force_grouping=True)
+    number = number_format(
+        major, decimal_pos=currency.shown_decimals, use_l10n=True, force_grouping=True
+    )
     return f"{currency.code} {number}"
 
 

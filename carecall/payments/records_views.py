@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 from django.conf import settings
@@ -224,19 +225,15 @@ def _payment(request: HttpRequest, clinic_id: int, payment_id: str) -> tuple[Sco
 
 def _timeline(pr: PaymentRequest) -> list[dict[str, Any]]:
     entries = AuditEntry.objects.filter(target=f"payment:{pr.pk}").order_by("at", "id")
-    items = [
-        {"when": local_display(pr.clinic.timezone, e.at), "who": e.actor_label, "what": e.summary}
-        for e in entries
-    ]
+    moments: list[tuple[datetime, str, str]] = [(e.at, e.actor_label, e.summary) for e in entries]
     if pr.receipt_sent_at:
-        items.append(
-            {
-                "when": local_display(pr.clinic.timezone, pr.receipt_sent_at),
-                "who": "CareCall",
-                "what": _("Receipt sent to %(email)s") % {"email": pr.receipt_email},
-            }
-        )
-    return sorted(items, key=lambda i: i["when"])
+        what = _("Receipt sent to %(email)s") % {"email": pr.receipt_email}
+        moments.append((pr.receipt_sent_at, "CareCall", what))
+    moments.sort(key=lambda m: m[0])  # by the moment, not by its text ("10:00" < "9:00")
+    return [
+        {"when": local_display(pr.clinic.timezone, at), "who": who, "what": what}
+        for at, who, what in moments
+    ]
 
 
 @login_required

@@ -31,10 +31,16 @@ from carecall.payments.services import receipt_send
 
 
 def refundable_amount(pr: PaymentRequest) -> int:
-    pending = (
-        pr.refunds.filter(status=RefundStatus.PENDING).aggregate(total=Sum("amount"))["total"] or 0
+    """What is left to refund. Stripe's `amount_refunded` may already include our pending
+    refunds (charge.refunded counts them), so the larger of the two views is taken, never
+    their sum."""
+    ours = (
+        pr.refunds.filter(status__in=[RefundStatus.PENDING, RefundStatus.SUCCEEDED]).aggregate(
+            total=Sum("amount")
+        )["total"]
+        or 0
     )
-    return max(0, pr.amount - pr.amount_refunded - pending)
+    return max(0, pr.amount - max(pr.amount_refunded, ours))
 
 
 def refund_create(
@@ -84,7 +90,9 @@ def refund_create(
             intent_id=pr.payment_intent_id or "",
             amount=amount,
             reason=reason,
-            idempotency_key=f"refund:{refund.pk}",
+            # From the form, not the row: a resend after a lost answer (row rolled back) gets
+            # Stripe's first refund back instead of a second one.
+            idempotency_key=f"refund:{pr.pk}:{form_token}",
         )
         refund.stripe_refund_id = result.id
         refund.save(update_fields=["stripe_refund_id", "updated_at"])

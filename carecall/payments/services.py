@@ -8,7 +8,6 @@ made under a row lock, moves forward only, and announces itself after commit.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 import uuid
@@ -136,6 +135,13 @@ def connection_complete(*, actor: User, clinic: Clinic, code: str) -> StripeConn
             _("That Stripe account's currency (%(code)s) is not supported by CareCall.")
             % {"code": account.default_currency}
         )
+    other = StripeConnection.objects.filter(account_id=account_id).exclude(clinic=clinic).first()
+    if other is not None:
+        # Refused before anything else changes: the clinic keeps its account and its requests.
+        raise ServiceError(
+            _("That Stripe account is already connected to %(clinic)s.")
+            % {"clinic": other.clinic.name}
+        )
     previous = StripeConnection.objects.filter(clinic=clinic).first()
     if previous is not None and previous.account_id != account_id:
         _cancel_open_requests(
@@ -205,9 +211,24 @@ def connection_remove(*, actor: User, clinic: Clinic) -> None:
         connection.delete()
 
 
-def connection_forget_account(*, account_id: str) -> bool:
-    """The clinic disconnected CareCall from Stripe's side (account.application.deauthorized)."""
+def connection_forget_account(*, account_id: str, event_created: int | None = None) -> bool:
+    """The clinic disconnected CareCall from Stripe's side (account.application.deauthorized).
+
+    Webhooks can come late or be retried for days: an old event about an account that was
+    removed and connected again since must not undo the new connection. So Stripe is asked
+    whether access is really gone; while it still works the event is stale and ignored.
+    """
     connection = StripeConnection.objects.filter(account_id=account_id).first()
+    if connection is not None:
+        if event_created and int(connection.connected_at.timestamp()) > event_created:
+            return False
+        try:
+            get_gateway().account_retrieve(account_id=account_id)
+        except PaymentGatewayError as error:
+            if error.retryable:
+                raise  # ask again later (the event stays unprocessed)
+        else:
+            return False
     _cancel_open_requests(
         account_id=account_id,
         reason=_("The clinic's Stripe account was disconnected."),
@@ -290,6 +311,12 @@ def payment_request_create(
         visit=visit, kind__in=[ParticipantKind.PATIENT, ParticipantKind.GUEST]
     )
     if payer_id:
+        try:
+            uuid.UUID(str(payer_id))
+        except ValueError:
+            raise ServiceError(
+                _("Choose who pays from the people in this call."), field="payer"
+            ) from None
         payer = payers.filter(pk=payer_id).first()
         if payer is None or (payer.kind == ParticipantKind.GUEST and payer.claimed_at is None):
             raise ServiceError(_("Choose who pays from the people in this call."), field="payer")
@@ -399,12 +426,12 @@ def payment_request_set_email(*, payment_request: PaymentRequest, email: str) ->
         ) from None
     pr = _payable(payment_request)
     if pr.receipt_email != email and pr.payment_intent_id:
-        digest = hashlib.sha256(email.encode()).hexdigest()[:16]
+        # A key per change: going back to an earlier address must reach Stripe again.
         get_gateway().intent_set_receipt_email(
             account_id=pr.stripe_account_id,
             intent_id=pr.payment_intent_id,
             email=email,
-            idempotency_key=f"{pr.pk}:email:{digest}",
+            idempotency_key=f"{pr.pk}:email:{uuid.uuid4().hex}",
         )
     PaymentRequest.objects.filter(pk=pr.pk).update(receipt_email=email, updated_at=timezone.now())
     pr.refresh_from_db()
@@ -431,6 +458,19 @@ def payment_request_for_payer(*, payment_request: PaymentRequest) -> PaymentRequ
 
 
 def payment_request_expire(*, payment_request: PaymentRequest) -> bool:
+    """Expire an overdue unpaid request, after asking Stripe: money it took is never expired."""
+    if payment_request.payment_intent_id:
+        try:
+            intent = get_gateway().intent_retrieve(
+                account_id=payment_request.stripe_account_id,
+                intent_id=payment_request.payment_intent_id,
+            )
+        except PaymentGatewayError as error:
+            logger.warning("not expiring %s yet: %s", payment_request.pk, error.message)
+            return False
+        if intent.status in ("succeeded", "processing"):
+            payment_request_apply_intent(payment_request=payment_request, intent=intent)
+            return False
     with transaction.atomic():
         pr = PaymentRequest.objects.select_for_update().get(pk=payment_request.pk)
         if pr.status not in OPEN_STATUSES or pr.expires_at > timezone.now():
@@ -511,9 +551,6 @@ def payment_request_apply_intent(
             pr.failure_message = ""
             if not pr.receipt_email and intent.receipt_email:
                 pr.receipt_email = intent.receipt_email
-            if pr.receipt_email and pr.receipt_sent_at is None:
-                pr.receipt_sent_at = timezone.now()
-                receipt_send(pr)
             audit_record(
                 action=AuditAction.PAYMENT_PAID,
                 actor=None,
@@ -523,6 +560,9 @@ def payment_request_apply_intent(
                 summary=f"Paid {amount_format(pr.amount, pr.currency)} ({pr.reference}), "
                 f"{pr.card_brand} {pr.card_last4}".strip(),
             )
+            if pr.receipt_email and pr.receipt_sent_at is None:
+                pr.receipt_sent_at = timezone.now()  # after "paid", as on the timeline
+                receipt_send(pr)
         elif new == PaymentStatus.FAILED:
             pr.failure_message = intent.failure_message[:300]
         elif new == PaymentStatus.CANCELLED:
@@ -578,6 +618,8 @@ def payments_reconcile(*, older_than: timedelta = timedelta(minutes=3)) -> dict[
             continue
         counts["changed"] += int(after != before)
     counts["refunds"] = _reconcile_refunds(cutoff)
+    for event in StripeEvent.objects.filter(processed_at__isnull=True, received_at__lte=cutoff):
+        stripe_event_process(event=event)
     return counts
 
 
@@ -624,7 +666,14 @@ def stripe_event_process(*, event: StripeEvent) -> str:
         row = StripeEvent.objects.select_for_update().get(pk=event.pk)
         if row.processed_at is not None:
             return row.outcome
-    outcome = _process(row)
+    try:
+        outcome = _process(row)
+    except PaymentGatewayError as error:
+        outcome = f"error: {error.message}"
+    if outcome.startswith("error:"):
+        # Left unprocessed: reconcile tries it again once Stripe answers.
+        StripeEvent.objects.filter(pk=row.pk).update(outcome=outcome[:300])
+        return outcome
     StripeEvent.objects.filter(pk=row.pk).update(processed_at=timezone.now(), outcome=outcome[:300])
     return outcome
 
@@ -634,10 +683,11 @@ def _process(row: StripeEvent) -> str:
     if row.type == "account.application.deauthorized":
         if not row.account:
             return "ignored: no account"
+        created = int(row.payload.get("created") or 0) or None
         return (
             "forgot account"
-            if connection_forget_account(account_id=row.account)
-            else "no such connection"
+            if connection_forget_account(account_id=row.account, event_created=created)
+            else "no current connection to forget"
         )
     if row.type in ("refund.created", "refund.updated", "charge.refunded"):
         return _process_refund_event(row, obj)

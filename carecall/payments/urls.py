@@ -5,6 +5,7 @@ from carecall.payments import records_views, views
 app_name = "payments"
 
 PAYER = r"^(?P<kind>v|j)/(?P<token>[A-Za-z0-9_-]+)/payments/"
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 urlpatterns = [
     path(
@@ -78,12 +79,18 @@ urlpatterns = [
         name="org_report",
     ),
     re_path(PAYER + r"$", views.payer_payments, name="payer_payments"),
-    re_path(PAYER + r"(?P<request_id>[0-9a-f-]{36})/$", views.payer_payment, name="payer_payment"),
     re_path(
-        PAYER + r"(?P<request_id>[0-9a-f-]{36})/email/$", views.payer_email, name="payer_email"
+        PAYER + r"(?P<request_id>" + UUID + r")/$",
+        views.payer_payment,
+        name="payer_payment",
     ),
     re_path(
-        PAYER + r"(?P<request_id>[0-9a-f-]{36})/complete/$",
+        PAYER + r"(?P<request_id>" + UUID + r")/email/$",
+        views.payer_email,
+        name="payer_email",
+    ),
+    re_path(
+        PAYER + r"(?P<request_id>" + UUID + r")/complete/$",
         views.payer_complete,
         name="payer_complete",
     ),

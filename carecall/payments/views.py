@@ -134,9 +134,10 @@ def connect_start(request: HttpRequest, clinic_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def oauth_callback(request: HttpRequest) -> HttpResponse:
-    pending = request.session.pop(OAUTH_SESSION_KEY, None)
+    pending = request.session.get(OAUTH_SESSION_KEY)
     state = request.GET.get("state", "")
     if not pending or not secrets.compare_digest(str(pending.get("state", "")), state):
+        # A forged or stale callback does not spoil the admin's own connection in progress.
         messages.error(
             request,
             _(
@@ -145,6 +146,7 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
             ),
         )
         return redirect("orgs:home")
+    del request.session[OAUTH_SESSION_KEY]  # used once
     clinic_id = int(pending["clinic_id"])
     access = clinic_for_user(_user(request), clinic_id, roles=MANAGERS)
     if request.GET.get("error"):
@@ -315,6 +317,7 @@ def payer_payment(request: HttpRequest, kind: str, token: str, request_id: str) 
     try:
         pr = services.payment_request_for_payer(payment_request=pr)
     except ServiceError as error:
+        pr.refresh_from_db()  # it may have just expired, or been paid
         return JsonResponse({"error": error.message, "request": _info(pr)}, status=409)
     return JsonResponse(
         {

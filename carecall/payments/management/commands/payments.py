@@ -32,7 +32,5 @@ class Command(BaseCommand):
             counts = payments_reconcile(older_than=timedelta(minutes=minutes))
             self.stdout.write(
                 "checked {checked}, changed {changed}, expired {expired}, errors {errors}, "
-                "refunds updated {refunds}".format(
-                    **counts
-                )
+                "refunds updated {refunds}".format(**counts)
             )

@@ -1,0 +1,298 @@
+"""A refund's outcome from Stripe's side: `charge.refunded` (also for refunds made in Stripe's
+dashboard), `refund.updated` for a refund Stripe first answered as pending, reconcile when no
+webhook came, and redeliveries that change nothing."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.test import Client
+
+import stripe_sandbox
+from carecall.payments.models import (
+    PaymentRequest,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+    StripeEvent,
+)
+from carecall.payments.refunds import refundable_amount
+from carecall.payments.services import payments_reconcile
+from carecall.payments.tests.conftest import Delivery, WebhookRecorder
+from carecall.payments.tests.helpers import event_body, post_webhook, stripe_client
+from carecall.payments.tests.test_records_support import paid_request
+from conftest import World, client_for
+
+
+@pytest.fixture
+def paid(connected: World, sandbox: stripe_sandbox.SandboxServer) -> PaymentRequest:
+    pr = paid_request(connected, sandbox)
+    mail.outbox.clear()
+    return pr
+
+
+def _refund_at_stripe(
+    sandbox: stripe_sandbox.SandboxServer, pr: PaymentRequest, amount: int
+) -> dict[str, Any]:
+    """A refund made outside CareCall's form (Stripe's dashboard, or our own call's twin)."""
+    refund = stripe_client(sandbox).v1.refunds.create(
+        {"payment_intent": pr.payment_intent_id or "", "amount": amount},
+        {"stripe_account": pr.stripe_account_id},
+    )
+    return dict(refund.to_dict())
+
+
+def _delivered(
+    sandbox: stripe_sandbox.SandboxServer,
+    webhooks: WebhookRecorder,
+    event_type: str,
+    object_id: str,
+) -> list[Delivery]:
+    assert sandbox.wait_for_webhooks(5)
+    found = webhooks.of(event_type, object_id)
+    assert found, f"the sandbox sent no {event_type} for {object_id}"
+    return found
+
+
+def _deliver(body: bytes, signature: str | None, capture: Any) -> Any:
+    with capture(execute=True):
+        response = post_webhook(Client(), body, signature)
+    assert response.status_code == 200, response.content
+    return response
+
+
+def _refund_updated(created: Delivery, *, status: str, failure_reason: str = "") -> bytes:
+    """Stripe's refund.updated for a refund: its refund.created with the new status."""
+    event = copy.deepcopy(created.event)
+    event["id"] = event["id"] + "_updated_" + status
+    event["type"] = "refund.updated"
+    event["data"]["object"]["status"] = status
+    if failure_reason:
+        event["data"]["object"]["failure_reason"] = failure_reason
+    event["data"]["previous_attributes"] = {"status": "pending"}
+    return event_body(event)
+
+
+def _pending_refund(world: World, pr: PaymentRequest, stripe_refund: dict[str, Any]) -> Refund:
+    """Our row for a refund Stripe first answered as `pending` (cards sometimes are)."""
+    return Refund.objects.create(
+        payment_request=pr,
+        amount=int(stripe_refund["amount"]),
+        reason="requested_by_customer",
+        requested_by=world.clinic_admin,
+        form_token=f"form-{stripe_refund['id']}",
+        stripe_refund_id=stripe_refund["id"],
+        status=RefundStatus.PENDING,
+    )
+
+
+def test_a_refund_made_in_stripes_dashboard_arrives_by_charge_refunded(
+    connected: World,
+    paid: PaymentRequest,
+    sandbox: stripe_sandbox.SandboxServer,
+    webhooks: WebhookRecorder,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    _refund_at_stripe(sandbox, paid, 2500)
+    charge_id = str(
+        stripe_client(sandbox)
+        .v1.payment_intents.retrieve(
+            paid.payment_intent_id or "", {}, {"stripe_account": paid.stripe_account_id}
+        )
+        .latest_charge
+    )
+    (partial,) = _delivered(sandbox, webhooks, "charge.refunded", charge_id)
+
+    _deliver(partial.body, partial.signature, django_capture_on_commit_callbacks)
+
+    paid.refresh_from_db()
+    assert (paid.status, paid.amount_refunded) == (PaymentStatus.PARTIALLY_REFUNDED, 2500)
+    assert StripeEvent.objects.get(event_id=partial.event["id"]).outcome == (
+        "synced refunded amount"
+    )
+    assert refundable_amount(paid) == 6000
+
+    webhooks.clear()
+    _refund_at_stripe(sandbox, paid, 6000)
+    (full,) = _delivered(sandbox, webhooks, "charge.refunded", charge_id)
+    _deliver(full.body, full.signature, django_capture_on_commit_callbacks)
+
+    paid.refresh_from_db()
+    assert (paid.status, paid.amount_refunded) == (PaymentStatus.REFUNDED, 8500)
+    page = (
+        client_for(connected.clinic_admin)
+        .get(f"/clinics/{paid.clinic_id}/payments/{paid.pk}/")
+        .content.decode()
+    )
+    assert "Refunded" in page and "AUD 85.00" in page
+
+
+def test_a_redelivered_or_late_charge_refunded_changes_nothing(
+    connected: World,
+    paid: PaymentRequest,
+    sandbox: stripe_sandbox.SandboxServer,
+    webhooks: WebhookRecorder,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    _refund_at_stripe(sandbox, paid, 2000)
+    _refund_at_stripe(sandbox, paid, 3000)
+    assert sandbox.wait_for_webhooks(5)
+    first, second = sorted(
+        webhooks.of("charge.refunded"), key=lambda d: d.event["data"]["object"]["amount_refunded"]
+    )
+    _deliver(second.body, second.signature, django_capture_on_commit_callbacks)
+
+    again = _deliver(second.body, second.signature, django_capture_on_commit_callbacks)
+    late = _deliver(first.body, first.signature, django_capture_on_commit_callbacks)
+
+    assert again.json() == {"received": True, "duplicate": True}
+    assert late.json() == {"received": True, "duplicate": False}
+    paid.refresh_from_db()
+    assert (paid.status, paid.amount_refunded) == (PaymentStatus.PARTIALLY_REFUNDED, 5000)
+
+
+def test_the_webhooks_of_a_refund_made_in_carecall_do_not_apply_it_twice(
+    connected: World,
+    paid: PaymentRequest,
+    sandbox: stripe_sandbox.SandboxServer,
+    webhooks: WebhookRecorder,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(connected.clinic_admin).post(
+            f"/clinics/{paid.clinic_id}/payments/{paid.pk}/refund/",
+            {"amount": "20.00", "reason": "duplicate", "form_token": "t-1"},
+        )
+    (refund,) = Refund.objects.all()
+    assert refund.status == RefundStatus.SUCCEEDED
+    assert len(mail.outbox) == 1
+    assert sandbox.wait_for_webhooks(5)
+    (created,) = webhooks.of("refund.created", refund.stripe_refund_id)
+    (charge,) = webhooks.of("charge.refunded")
+
+    _deliver(created.body, created.signature, django_capture_on_commit_callbacks)
+    _deliver(charge.body, charge.signature, django_capture_on_commit_callbacks)
+    updated = _refund_updated(created, status="succeeded")
+    _deliver(updated, None, django_capture_on_commit_callbacks)
+
+    paid.refresh_from_db()
+    assert (paid.status, paid.amount_refunded) == (PaymentStatus.PARTIALLY_REFUNDED, 2000)
+    assert len(mail.outbox) == 1  # still one refund email
+    assert Refund.objects.get().status == RefundStatus.SUCCEEDED
+
+
+def test_a_pending_refund_is_settled_by_refund_updated_and_the_patient_is_emailed_then(
+    connected: World,
+    paid: PaymentRequest,
+    sandbox: stripe_sandbox.SandboxServer,
+    webhooks: WebhookRecorder,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    stripe_refund = _refund_at_stripe(sandbox, paid, 3000)
+    refund = _pending_refund(connected, paid, stripe_refund)
+    assert refundable_amount(paid) == 5500  # the pending one is not offered again
+    (created,) = _delivered(sandbox, webhooks, "refund.created", stripe_refund["id"])
+
+    _deliver(_refund_updated(created, status="succeeded"), None, django_capture_on_commit_callbacks)
+
+    refund.refresh_from_db()
+    paid.refresh_from_db()
+    assert refund.status == RefundStatus.SUCCEEDED
+    assert (paid.status, paid.amount_refunded) == (PaymentStatus.PARTIALLY_REFUNDED, 3000)
+    (email,) = mail.outbox
+    assert "refunded AUD 30.00 of your payment of AUD 85.00" in email.body
+    assert refundable_amount(paid) == 5500
+
+
+def test_a_pending_refund_that_fails_leaves_the_payment_paid_and_the_amount_refundable(
+    connected: World,
+    paid: PaymentRequest,
+    sandbox: stripe_sandbox.SandboxServer,
+    webhooks: WebhookRecorder,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    stripe_refund = _refund_at_stripe(sandbox, paid, 3000)
+    refund = _pending_refund(connected, paid, stripe_refund)
+    (created,) = _delivered(sandbox, webhooks, "refund.created", stripe_refund["id"])
+
+    body = _refund_updated(created, status="failed", failure_reason="expired_or_canceled_card")
+    _deliver(body, None, django_capture_on_commit_callbacks)
+
+    refund.refresh_from_db()
+    paid.refresh_from_db()
+    assert (refund.status, refund.failure_reason) == (
+        RefundStatus.FAILED,
+        "expired_or_canceled_card",
+    )
+    assert (paid.status, paid.amount_refunded) == (PaymentStatus.PAID, 0)
+    assert refundable_amount(paid) == 8500
+    assert mail.outbox == []
+
+
+def test_a_pending_refund_with_no_webhook_is_settled_by_reconcile(
+    connected: World,
+    paid: PaymentRequest,
+    sandbox: stripe_sandbox.SandboxServer,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    stripe_refund = _refund_at_stripe(sandbox, paid, 3000)
+    refund = _pending_refund(connected, paid, stripe_refund)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = payments_reconcile(older_than=timedelta(0))
+
+    assert counts["refunds"] == 1
+    refund.refresh_from_db()
+    paid.refresh_from_db()
+    assert refund.status == RefundStatus.SUCCEEDED
+    assert (paid.status, paid.amount_refunded) == (PaymentStatus.PARTIALLY_REFUNDED, 3000)
+    assert len(mail.outbox) == 1
+
+
+def test_charge_refunded_for_a_pending_refund_does_not_count_it_twice_in_what_is_left(
+    connected: World,
+    paid: PaymentRequest,
+    sandbox: stripe_sandbox.SandboxServer,
+    webhooks: WebhookRecorder,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Stripe counts a pending refund in the charge's amount_refunded and says so at once in
+    charge.refunded; refund.updated comes later. In between, AUD 55.00 is still refundable."""
+    stripe_refund = _refund_at_stripe(sandbox, paid, 3000)
+    _pending_refund(connected, paid, stripe_refund)
+    assert sandbox.wait_for_webhooks(5)
+    (charge,) = webhooks.of("charge.refunded")
+    assert charge.event["data"]["object"]["amount_refunded"] == 3000
+
+    _deliver(charge.body, charge.signature, django_capture_on_commit_callbacks)
+
+    paid.refresh_from_db()
+    assert paid.amount_refunded == 3000
+    assert refundable_amount(paid) == 5500
+
+
+def test_a_refund_event_naming_another_account_is_ignored(
+    connected: World,
+    paid: PaymentRequest,
+    sandbox: stripe_sandbox.SandboxServer,
+    webhooks: WebhookRecorder,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    _refund_at_stripe(sandbox, paid, 2000)
+    assert sandbox.wait_for_webhooks(5)
+    (charge,) = webhooks.of("charge.refunded")
+    event = charge.event
+    event["id"] += "_forged"
+    event["account"] = stripe_sandbox.NORTHSIDE_PHYSIO_ACCOUNT_ID
+    body = json.dumps(event).encode()
+
+    _deliver(body, None, django_capture_on_commit_callbacks)
+
+    assert StripeEvent.objects.get(event_id=event["id"]).outcome == "ignored: foreign account"
+    paid.refresh_from_db()
+    assert (paid.status, paid.amount_refunded) == (PaymentStatus.PAID, 0)
