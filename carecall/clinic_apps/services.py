@@ -59,6 +59,8 @@ def app_request_create(
         raise ServiceError(
             _("Accept the terms of the Payment Gateway to send the request."), field="accept_terms"
         )
+    # One request at a time per organisation, so two at once cannot both pass the check below.
+    Organisation.objects.select_for_update().get(pk=organisation.pk)
     enabled = [
         ca.clinic.name
         for ca in ClinicApp.objects.filter(
