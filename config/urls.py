@@ -9,7 +9,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path(
         "jsi18n/",
-        cache_page(3600)(JavaScriptCatalog.as_view(packages=["carecall"])),
+        # No packages: the catalogue comes from LOCALE_PATHS, where CareCall's translations live.
+        cache_page(3600)(JavaScriptCatalog.as_view()),
         name="javascript-catalog",
     ),
     path("accounts/", include("carecall.accounts.urls")),

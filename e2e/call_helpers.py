@@ -9,6 +9,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from carecall.orgs.demo import DEMO_PASSWORD
 
 FRAMES_DECODED = """async () => {
+  if (!window.carecallCall) return 0;
   let total = 0;
   for (const peer of window.carecallCall.peers.values()) {
     const stats = await peer.pc.getStats();
@@ -18,6 +19,7 @@ FRAMES_DECODED = """async () => {
 }"""
 
 SELECTED_CANDIDATE_TYPES = """async () => {
+  if (!window.carecallCall) return [];
   const types = [];
   for (const peer of window.carecallCall.peers.values()) {
     const stats = await peer.pc.getStats();

@@ -146,15 +146,18 @@ class WaitingAreaConsumer(GuardedJsonConsumer):
             await self.refuse(4403, "sign in first")
             return
         try:
-            snapshot = await self._snapshot(user, clinic_id)
+            await self._snapshot(user, clinic_id)  # access check before joining the group
         except Http404:
             await self.refuse(4404, "no such clinic")
             return
         except PermissionDenied:
             await self.refuse(4403, "not a member of this clinic")
             return
+        # Join the group before reading the snapshot: a caller arriving in between is then in
+        # the snapshot or in a queued event (the page replaces rows by id), never in neither.
         self.group = waiting_group(clinic_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        snapshot = await self._snapshot(user, clinic_id)
         await self.accept()
         await self.send_message(snapshot)
 

@@ -126,3 +126,12 @@ def test_mail_to_files_writes_one_readable_eml_per_message(tmp_path: Path) -> No
     parsed = email.message_from_bytes(files[0].read_bytes())
     assert parsed["Subject"] == "Hello" and parsed["To"] == "to@example.test"
     assert parsed.is_multipart()
+
+
+@pytest.mark.django_db
+def test_the_javascript_translation_catalogue_loads_for_every_page() -> None:
+    response = Client().get(reverse("javascript-catalog"))
+    assert response.status_code == 200
+    assert b"gettext" in response.content
+    page = Client().get(reverse("accounts:sign_in")).content.decode()
+    assert reverse("javascript-catalog") in page
