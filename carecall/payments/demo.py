@@ -11,7 +11,8 @@ import contextlib
 import random
 import urllib.parse
 import urllib.request
-from datetime import datetime, timedelta
+import zoneinfo
+from datetime import date, datetime, timedelta
 from html.parser import HTMLParser
 
 import stripe
@@ -175,6 +176,11 @@ def demo_payments_seed(*, clinic_slug: str = "northside-physio", weeks: int = 3)
     return made
 
 
+def _local_day(pr: PaymentRequest, moment: datetime) -> date:
+    paid = moment + timedelta(minutes=10)
+    return paid.astimezone(zoneinfo.ZoneInfo(pr.clinic.timezone)).date()
+
+
 @transaction.atomic
 def _backdate(visit: Visit, pr: PaymentRequest, moment: datetime) -> None:
     """Move a finished demo visit into the past (its audit entries keep their true time)."""
@@ -190,6 +196,10 @@ def _backdate(visit: Visit, pr: PaymentRequest, moment: datetime) -> None:
         created_at=moment,
         updated_at=later,
         expires_at=later + timedelta(days=7),
-        **({"paid_at": moment + timedelta(minutes=10)} if paid else {}),
+        **(
+            {"paid_at": moment + timedelta(minutes=10), "paid_on": _local_day(pr, moment)}
+            if paid
+            else {}
+        ),
     )
     Refund.objects.filter(payment_request=pr).update(created_at=later)

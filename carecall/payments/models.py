@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+import zoneinfo
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -84,18 +86,56 @@ class PaymentRequest(TimestampedModel):
     paid_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     receipt_sent_at = models.DateTimeField(null=True, blank=True)
+    # Kept by save() for the payments pages at volume (DESIGN: 100,000 requests, < 200 ms):
+    # the day it was paid in the clinic's time zone (reports group by it without per-row
+    # time zone arithmetic), and one lower-case text to search (reference, description, names).
+    paid_on = models.DateField(null=True, blank=True)
+    search_text = models.CharField(max_length=600, blank=True)
 
     class Meta:
         indexes = [
             models.Index(fields=["visit", "created_at"]),
             models.Index(fields=["clinic", "created_at"]),
             models.Index(fields=["status", "updated_at"]),
-            # Reports: paid requests of a clinic by the day they were paid.
-            models.Index(fields=["clinic", "status", "paid_at"]),
+            # Reports: paid requests of a clinic by the day they were paid, covering the sums.
+            models.Index(
+                fields=[
+                    "clinic",
+                    "status",
+                    "paid_on",
+                    "currency",
+                    "requested_by",
+                    "amount",
+                    "amount_refunded",
+                ],
+                name="payreq_report_idx",
+            ),
+            # Lists across all clinics of an organisation, newest first.
+            models.Index(fields=["-created_at", "-id"], name="payreq_newest_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.reference} {self.amount} {self.currency} ({self.status})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.search_text = " ".join(
+            [
+                self.reference,
+                self.description,
+                self.visit.first_name,
+                self.visit.last_name,
+                self.payer.display_name,
+            ]
+        ).lower()[:600]
+        self.paid_on = (
+            self.paid_at.astimezone(zoneinfo.ZoneInfo(self.clinic.timezone)).date()
+            if self.paid_at
+            else None
+        )
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "search_text", "paid_on"}
+        super().save(*args, **kwargs)
 
 
 class StripeEvent(models.Model):

@@ -250,6 +250,7 @@ def _detail(
     *,
     form_error: str = "",
     status: int = 200,
+    form_token: str = "",
 ) -> HttpResponse:
     left = refundable_amount(pr)
     return render(
@@ -266,7 +267,9 @@ def _detail(
             and left > 0
             and pr.status in (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED),
             "reasons": RefundReason.choices,
-            "form_token": secrets.token_urlsafe(24),
+            # After a lost answer the same token goes back in the form, so pressing Refund
+            # again reaches Stripe with the same idempotency key instead of refunding twice.
+            "form_token": form_token or secrets.token_urlsafe(24),
             "form_error": form_error,
             "timeline": _timeline(pr),
             "refunds": [
@@ -309,12 +312,20 @@ def payment_refund(request: HttpRequest, clinic_id: int, payment_id: str) -> Htt
     except PaymentGatewayError as error:
         pr.refresh_from_db()
         message = (
-            _("Stripe did not answer: nothing was refunded. Try again.")
+            _(
+                "Stripe did not answer, so the refund may or may not have gone through. "
+                "Press Refund again: it will not refund twice."
+            )
             if error.retryable
             else error.message
         )
         return _detail(
-            request, scope, pr, form_error=message, status=503 if error.retryable else 400
+            request,
+            scope,
+            pr,
+            form_error=message,
+            status=503 if error.retryable else 400,
+            form_token=request.POST.get("form_token", "") if error.retryable else "",
         )
     messages.success(
         request,

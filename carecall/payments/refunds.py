@@ -7,7 +7,7 @@ later by webhook (`refund.updated`, `charge.refunded`) or by reconcile.
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,7 +19,7 @@ from carecall.core.currencies import amount_format, amount_parse
 from carecall.core.errors import ServiceError
 from carecall.notifications.services import email_send
 from carecall.orgs.access import MANAGERS, clinic_for_user
-from carecall.payments.gateway import RefundResult, get_gateway
+from carecall.payments.gateway import PaymentGatewayError, RefundResult, get_gateway
 from carecall.payments.models import (
     PaymentRequest,
     PaymentStatus,
@@ -73,18 +73,26 @@ def refund_create(
                 _("Only a paid payment can be refunded (this one is %(status)s).")
                 % {"status": PaymentStatus(pr.status).label.lower()}
             )
+        again = Refund.objects.filter(form_token=form_token).first()
+        if again is not None:  # a double click that waited for the first one's lock
+            return again
         left = refundable_amount(pr)
         if left <= 0:
             raise ServiceError(_("Nothing is left to refund."))
         amount = amount_parse(amount_text, pr.currency, maximum=left, minimum=1)
-        refund = Refund.objects.create(
-            payment_request=pr,
-            amount=amount,
-            reason=reason,
-            note=" ".join(note.split())[:300],
-            requested_by=actor,
-            form_token=form_token,
-        )
+        try:
+            with transaction.atomic():
+                refund = Refund.objects.create(
+                    payment_request=pr,
+                    amount=amount,
+                    reason=reason,
+                    note=" ".join(note.split())[:300],
+                    requested_by=actor,
+                    form_token=form_token,
+                )
+        except IntegrityError:
+            # The same form sent twice at the very same moment: one refund.
+            return Refund.objects.get(form_token=form_token)
         result = get_gateway().refund_create(
             account_id=pr.stripe_account_id,
             intent_id=pr.payment_intent_id or "",
@@ -132,7 +140,7 @@ def refund_apply_result(*, refund: Refund, result: RefundResult) -> Refund:
                 ]
                 or 0
             )
-            _set_refunded(pr, max(pr.amount_refunded, succeeded))
+            _set_refunded(pr, max(pr.amount_refunded, succeeded, _stripe_refunded(pr)))
             if pr.receipt_email and refund.email_sent_at is None:
                 refund.email_sent_at = timezone.now()
                 refund.save(update_fields=["email_sent_at"])
@@ -147,6 +155,17 @@ def refund_apply_result(*, refund: Refund, result: RefundResult) -> Refund:
                     },
                 )
     return refund
+
+
+def _stripe_refunded(pr: PaymentRequest) -> int:
+    """What Stripe's charge says was refunded in all (refunds made in its dashboard included)."""
+    try:
+        intent = get_gateway().intent_retrieve(
+            account_id=pr.stripe_account_id, intent_id=pr.payment_intent_id or ""
+        )
+    except PaymentGatewayError:
+        return 0  # charge.refunded or reconcile will catch up
+    return intent.amount_refunded
 
 
 def _set_refunded(pr: PaymentRequest, total: int) -> None:

@@ -13,11 +13,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.conf import settings
+from django.db.models import Count, QuerySet, Sum
 from django.utils.translation import gettext as _
 
+from carecall.accounts.models import User
 from carecall.core.currencies import amount_format, amount_to_major
 from carecall.orgs.models import Clinic
 from carecall.payments.models import PAID_STATUSES, PaymentRequest, PaymentStatus
@@ -68,9 +70,16 @@ def filters_parse(
 ) -> FilterResult:
     """Read the page's query string; anything odd becomes a message instead of a crash."""
     clinic_list = list(clinics)
-    zones = {c.timezone for c in clinic_list}
-    timezone = zones.pop() if len(zones) == 1 else "Australia/Sydney"
     errors: list[str] = []
+    if params.get("clinic"):
+        chosen = [c for c in clinic_list if str(c.pk) == params["clinic"]]
+        if chosen:
+            clinic_list = chosen
+        else:
+            errors.append(_("Unknown clinic."))
+    zones = {c.timezone for c in clinic_list}
+    # Clinics in several time zones: days follow the platform's zone, and the page says so.
+    timezone = zones.pop() if len(zones) == 1 else settings.TIME_ZONE
     unknown = sorted(set(params) - KNOWN_FILTERS)
     if unknown:
         errors.append(_("Unknown filters: %(names)s.") % {"names": ", ".join(unknown)})
@@ -129,14 +138,9 @@ def payments_query(f: PaymentFilters) -> QuerySet[PaymentRequest]:
     if f.only_requested_by:
         qs = qs.filter(requested_by_id=f.only_requested_by)
     if f.q:
-        for word in f.q.split():
-            qs = qs.filter(
-                Q(description__icontains=word)
-                | Q(visit__first_name__icontains=word)
-                | Q(visit__last_name__icontains=word)
-                | Q(payer__display_name__icontains=word)
-                | Q(reference__iexact=word)
-            )
+        # One column kept by PaymentRequest.save(): no joins while searching 100,000 rows.
+        for word in f.q.lower().split():
+            qs = qs.filter(search_text__contains=word)
     return qs.select_related("clinic", "visit", "requested_by", "payer").order_by(
         "-created_at", "-id"
     )
@@ -237,11 +241,11 @@ class Report:
 def _paid(f: PaymentFilters) -> QuerySet[PaymentRequest]:
     """Paid requests, counted on the day they were paid."""
     qs = PaymentRequest.objects.filter(clinic_id__in=f.clinics, status__in=PAID_STATUSES)
-    start, end = _bounds(f)
-    if start:
-        qs = qs.filter(paid_at__gte=start)
-    if end:
-        qs = qs.filter(paid_at__lt=end)
+    # paid_on is already the day in the clinic's own time zone.
+    if f.date_from:
+        qs = qs.filter(paid_on__gte=f.date_from)
+    if f.date_to:
+        qs = qs.filter(paid_on__lte=f.date_to)
     if f.clinician:
         qs = qs.filter(requested_by_id=f.clinician)
     if f.only_requested_by:
@@ -250,40 +254,52 @@ def _paid(f: PaymentFilters) -> QuerySet[PaymentRequest]:
 
 
 def report_build(f: PaymentFilters) -> Report:
-    paid = _paid(f)
+    """One grouped query (by day, currency and clinician) over the covering index; the three
+    tables are added up from its few rows here, so 100,000 requests are read once, not thrice."""
+    rows = list(
+        _paid(f)
+        .values("paid_on", "currency", "requested_by_id")
+        .annotate(taken=Sum("amount"), refunded=Sum("amount_refunded"), count=Count("id"))
+        .order_by()
+    )
+    names = {
+        u.pk: u.get_full_name()
+        for u in User.objects.filter(pk__in={r["requested_by_id"] for r in rows})
+    }
+    sums: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for r in rows:
+        for key in (
+            ("currency", r["currency"]),
+            ("clinician", r["requested_by_id"], r["currency"]),
+            ("day", r["paid_on"], r["currency"]),
+        ):
+            total = sums[key]
+            total[0] += r["taken"] or 0
+            total[1] += r["refunded"] or 0
+            total[2] += r["count"]
     totals = [
-        CurrencyTotals(
-            currency=row["currency"],
-            taken=row["taken"] or 0,
-            refunded=row["refunded"] or 0,
-            count=row["count"],
-        )
-        for row in paid.values("currency")
-        .annotate(taken=Sum("amount"), refunded=Sum("amount_refunded"), count=Count("id"))
-        .order_by("currency")
+        CurrencyTotals(currency=str(k[1]), taken=v[0], refunded=v[1], count=v[2])
+        for k, v in sorted(sums.items(), key=lambda kv: str(kv[0][1]))
+        if k[0] == "currency"
     ]
-    by_clinician = [
-        ClinicianRow(
-            name=(row["requested_by__full_name"] or row["requested_by__email"]),
-            currency=row["currency"],
-            count=row["count"],
-            taken=row["taken"] or 0,
-            refunded=row["refunded"] or 0,
-        )
-        for row in paid.values("requested_by__full_name", "requested_by__email", "currency")
-        .annotate(taken=Sum("amount"), refunded=Sum("amount_refunded"), count=Count("id"))
-        .order_by("-taken")
-    ]
-    tz = zoneinfo.ZoneInfo(f.timezone)
-    by_day = [
-        DayRow(
-            day=row["day"], currency=row["currency"], count=row["count"], taken=row["taken"] or 0
-        )
-        for row in paid.annotate(day=TruncDate("paid_at", tzinfo=tz))
-        .values("day", "currency")
-        .annotate(taken=Sum("amount"), count=Count("id"))
-        .order_by("day", "currency")
-    ]
+    by_clinician = sorted(
+        (
+            ClinicianRow(
+                name=names.get(k[1], "?"), currency=str(k[2]), count=v[2], taken=v[0], refunded=v[1]
+            )
+            for k, v in sums.items()
+            if k[0] == "clinician"
+        ),
+        key=lambda c: (-c.taken, c.name),
+    )
+    by_day = sorted(
+        (
+            DayRow(day=k[1], currency=str(k[2]), count=v[2], taken=v[0])
+            for k, v in sums.items()
+            if k[0] == "day"
+        ),
+        key=lambda d: (d.day, d.currency),
+    )
     return Report(
         totals=totals, by_clinician=by_clinician, by_day=by_day, charts=_charts(by_day, f)
     )

@@ -265,3 +265,22 @@ def test_an_overlong_search_is_cut_to_100_characters_not_refused(world: World) -
     result = filters_parse({"q": "  a   " + "b" * 300}, clinics=[world.harbour])
     assert result.errors == []
     assert result.filters.q == ("a " + "b" * 300)[:100]
+
+
+def test_markup_in_a_description_or_name_is_shown_as_text(world: World) -> None:
+    pr = add_request(
+        clinic=world.harbour,
+        clinician=world.clinician,
+        created_at=at("2026-03-10 10:00"),
+        description='<img src=x onerror="alert(1)">',
+        first_name="<b>Bold</b>",
+    )
+    client = client_for(world.clinic_admin)
+
+    for url in (
+        _list_url(world),
+        reverse("payments:payment_detail", args=[pr.clinic_id, pr.pk]),
+    ):
+        page = client.get(url).content.decode()
+        assert "<img src=x" not in page and "<b>Bold</b>" not in page
+        assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in page

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import html
 import secrets
+import threading
+import time
 from typing import Any
 
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -29,7 +32,7 @@ from carecall.payments.tests.helpers import (
 from carecall.payments.tests.test_records_support import add_request, at, paid_request
 from conftest import World, client_for
 
-TRY_AGAIN = "Stripe did not answer: nothing was refunded. Try again."
+TRY_AGAIN = "Stripe did not answer, so the refund may or may not have gone through."
 
 
 @pytest.fixture
@@ -363,6 +366,30 @@ def test_the_same_form_sent_again_after_stripes_answer_was_lost_refunds_only_onc
     assert paid.amount_refunded == 2000
 
 
+def test_trying_again_from_the_page_shown_after_a_lost_answer_refunds_only_once(
+    connected: World,
+    paid: PaymentRequest,
+    sandbox: stripe_sandbox.SandboxServer,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """The admin does what the 503 page says ("Try again") and presses Refund on that page."""
+    client = client_for(connected.clinic_admin)
+    sandbox.configure_faults(
+        api_error_rate=1.0,
+        api_error_status=500,
+        api_error_when="after",
+        api_error_paths=["/v1/refunds"],
+    )
+    lost = _post_refund(client, paid, "20.00")
+    assert lost.status_code == 503
+    sandbox.clear_faults()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _post_refund(client, paid, "20.00", token=lost.context["form_token"])
+
+    assert _stripe_refunds(sandbox, paid) == [2000], "the patient was refunded twice"
+
+
 def test_refundable_amount_counts_pending_refunds_as_taken(
     connected: World, paid: PaymentRequest
 ) -> None:
@@ -412,3 +439,43 @@ def test_a_patient_without_a_receipt_address_is_refunded_without_an_email(
     pr.refresh_from_db()
     assert pr.status == PaymentStatus.REFUNDED
     assert mail.outbox == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_submits_of_one_refund_form_refund_once_and_both_get_an_answer(
+    connected: World, paid: PaymentRequest, sandbox: stripe_sandbox.SandboxServer
+) -> None:
+    """A double click: the second POST arrives while the first is still talking to Stripe."""
+    token = "double-click"
+    sandbox.configure_faults(api_latency_ms=800)  # the first one is at Stripe for a while
+    answers: dict[str, int] = {}
+    crashes: dict[str, BaseException] = {}
+    clients = {
+        "first": client_for(connected.clinic_admin),
+        "second": client_for(connected.clinic_admin),
+    }
+
+    def submit(name: str, delay: float) -> None:
+        try:
+            time.sleep(delay)
+            answers[name] = _post_refund(clients[name], paid, "20.00", token=token).status_code
+        except BaseException as error:  # surfaced below, in the test's thread
+            crashes[name] = error
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=submit, args=("first", 0.0)),
+        threading.Thread(target=submit, args=("second", 0.3)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    sandbox.clear_faults()
+
+    assert _stripe_refunds(sandbox, paid) == [2000]
+    assert Refund.objects.count() == 1
+    assert crashes == {}, "a submit crashed instead of finding the other's refund"
+    assert answers["first"] == 302
+    assert answers["second"] in (302, 400, 409)  # the same refund again, or a clear message

@@ -296,3 +296,32 @@ def test_a_refund_event_naming_another_account_is_ignored(
     assert StripeEvent.objects.get(event_id=event["id"]).outcome == "ignored: foreign account"
     paid.refresh_from_db()
     assert (paid.status, paid.amount_refunded) == (PaymentStatus.PAID, 0)
+
+
+def test_refunding_the_rest_after_a_dashboard_refund_shows_refunded_at_once(
+    connected: World,
+    paid: PaymentRequest,
+    sandbox: stripe_sandbox.SandboxServer,
+    webhooks: WebhookRecorder,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """AUD 25.00 was refunded in Stripe's dashboard (and its charge.refunded applied); the clinic
+    admin then refunds the AUD 60.00 the page says is left. Stripe has now refunded all 85.00;
+    the page must say so without waiting for the next webhook (which may be late or lost)."""
+    _refund_at_stripe(sandbox, paid, 2500)
+    assert sandbox.wait_for_webhooks(5)
+    (outside,) = webhooks.of("charge.refunded")
+    _deliver(outside.body, outside.signature, django_capture_on_commit_callbacks)
+    paid.refresh_from_db()
+    assert refundable_amount(paid) == 6000
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(connected.clinic_admin).post(
+            f"/clinics/{paid.clinic_id}/payments/{paid.pk}/refund/",
+            {"amount": "60.00", "reason": "requested_by_customer", "form_token": "the-rest"},
+        )
+
+    assert response.status_code == 302
+    paid.refresh_from_db()
+    assert (paid.status, paid.amount_refunded) == (PaymentStatus.REFUNDED, 8500)
+    assert refundable_amount(paid) == 0
