@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 from django.test import Client
+from playwright.sync_api import Browser
 
 from carecall.accounts.models import User
 from carecall.orgs.models import Clinic, Membership, Organisation, Role
@@ -95,3 +97,21 @@ PERSONAS = [
     "operator",
     "anonymous",
 ]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One Chromium for the whole run: Playwright's sync API allows one instance per thread
+    (a second one, while the first is open, finds its event loop running and refuses)."""
+    from testsupport.browser import chromium
+
+    with chromium() as b:
+        yield b
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests (all of e2e/, and any test using Chromium) carry the `browser` mark, so the
+    PostgreSQL pass of `make test` can leave them to the first pass."""
+    for item in items:
+        if "/e2e/" in str(item.path) or "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)

@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser
 
 from testsupport.asgi_server import ThreadedServer
-from testsupport.browser import chromium
 
 
 @pytest.fixture(autouse=True)
@@ -25,15 +23,3 @@ def live_url(transactional_db: None) -> Iterator[str]:
 
     with ThreadedServer(application) as server:
         yield server.url
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "/e2e/" in str(item.fspath):
-            item.add_marker(pytest.mark.browser)

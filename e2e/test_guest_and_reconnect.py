@@ -58,12 +58,15 @@ def test_a_guest_joins_by_link_and_everyone_sees_everyone(live_url: str, browser
 
     # The link worked once: someone else opening it gets nothing.
     stranger = browser.new_page()
-    assert stranger.goto(url).status == 404
+    answer = stranger.goto(url)
+    assert answer is not None and answer.status == 404
     stranger.close()
     carer_context.close()
 
 
-def test_a_dropped_websocket_reconnects_and_the_call_goes_on(live_url: str, browser: Browser) -> None:
+def test_a_dropped_websocket_reconnects_and_the_call_goes_on(
+    live_url: str, browser: Browser
+) -> None:
     demo_seed()
     doctor = media_context(browser).new_page()
     patient = media_context(browser).new_page()

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from stripe_sandbox import HARBOUR_GP_ACCOUNT_ID
-from testsupport.browser import chromium, screenshot_path
+from testsupport.browser import screenshot_path
 
 from .conftest import HARBOUR
 
@@ -58,12 +58,6 @@ PAGE = """<!doctype html>
     }
   });
 </script></body></html>"""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture
