@@ -101,7 +101,6 @@ class PaymentRequest(TimestampedModel):
             models.Index(
                 fields=[
                     "clinic",
-                    "status",
                     "paid_on",
                     "currency",
                     "requested_by",

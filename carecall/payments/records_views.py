@@ -7,8 +7,9 @@ the requests they made (and no reports).
 from __future__ import annotations
 
 import secrets
+import zoneinfo
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -90,9 +92,11 @@ def _org_scope(request: HttpRequest, organisation_id: int) -> Scope:
     )
 
 
-def _filters(request: HttpRequest, scope: Scope) -> FilterResult:
+def _filters(
+    request: HttpRequest, scope: Scope, defaults: dict[str, str] | None = None
+) -> FilterResult:
     return filters_parse(
-        request.GET.dict(),
+        {**(defaults or {}), **request.GET.dict()},
         clinics=scope.clinics,
         only_requested_by=_user(request).pk if scope.only_mine else None,
     )
@@ -181,7 +185,14 @@ def organisation_payments_csv(request: HttpRequest, organisation_id: int) -> Htt
 def _report(request: HttpRequest, scope: Scope) -> HttpResponse:
     if not scope.can_manage:
         raise PermissionDenied(_("Reports are for clinic admins and organisation admins."))
-    result = _filters(request, scope)
+    # A report is for a period: the last 30 days unless the person chooses one.
+    today = timezone.localdate(timezone=zoneinfo.ZoneInfo(scope.clinics[0].timezone))
+    defaults = (
+        {"from": (today - timedelta(days=29)).isoformat(), "to": today.isoformat()}
+        if not (request.GET.get("from") or request.GET.get("to"))
+        else {}
+    )
+    result = _filters(request, scope, defaults)
     report = report_build(result.filters) if not result.errors else None
     return render(
         request,

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from carecall.accounts.models import User
 from carecall.core.currencies import amount_format, amount_to_major
 from carecall.orgs.models import Clinic
-from carecall.payments.models import PAID_STATUSES, PaymentRequest, PaymentStatus
+from carecall.payments.models import PaymentRequest, PaymentStatus
 
 PAGE_SIZE = 50
 KNOWN_FILTERS = {"from", "to", "status", "clinician", "q", "page", "clinic"}
@@ -239,8 +239,12 @@ class Report:
 
 
 def _paid(f: PaymentFilters) -> QuerySet[PaymentRequest]:
-    """Paid requests, counted on the day they were paid."""
-    qs = PaymentRequest.objects.filter(clinic_id__in=f.clinics, status__in=PAID_STATUSES)
+    """Paid requests, counted on the day they were paid.
+
+    `paid_on` is set exactly when a request is paid (and stays through refunds), so "paid"
+    is `paid_on IS NOT NULL`: the report index then yields rows already in day order.
+    """
+    qs = PaymentRequest.objects.filter(clinic_id__in=f.clinics, paid_on__isnull=False)
     # paid_on is already the day in the clinic's own time zone.
     if f.date_from:
         qs = qs.filter(paid_on__gte=f.date_from)

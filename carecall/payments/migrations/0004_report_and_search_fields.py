@@ -46,7 +46,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='paymentrequest',
-            index=models.Index(fields=['clinic', 'status', 'paid_on', 'currency', 'requested_by', 'amount', 'amount_refunded'], name='payreq_report_idx'),
+            index=models.Index(fields=['clinic', 'paid_on', 'currency', 'requested_by', 'amount', 'amount_refunded'], name='payreq_report_idx'),
         ),
         migrations.AddIndex(
             model_name='paymentrequest',

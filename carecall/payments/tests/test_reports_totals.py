@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import date
+import zoneinfo
+from datetime import date, timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from carecall.payments.models import PaymentStatus
 from carecall.payments.reports import CurrencyTotals, Report, filters_parse, report_build
@@ -85,7 +87,8 @@ def test_the_report_page_shows_the_totals_by_clinician_and_by_day(world: World) 
     _harbour_week(world)
 
     response = client_for(world.clinic_admin).get(
-        reverse("payments:clinic_report", args=[world.harbour.pk])
+        reverse("payments:clinic_report", args=[world.harbour.pk]),
+        {"from": "2026-03-01", "to": "2026-03-31"},
     )
 
     assert response.status_code == 200
@@ -159,7 +162,10 @@ def test_each_currency_has_its_own_totals_across_the_clinics_of_an_organisation(
 
     page = html.unescape(
         client_for(world.org_admin)
-        .get(reverse("payments:org_report", args=[world.organisation.pk]))
+        .get(
+            reverse("payments:org_report", args=[world.organisation.pk]),
+            {"from": "2026-03-01", "to": "2026-03-31"},
+        )
         .content.decode()
     )
     assert '<tr data-currency="AUD">' in page and '<tr data-currency="JPY">' in page
@@ -286,3 +292,24 @@ def test_average_rounds_to_the_nearest_minor_unit() -> None:
     assert CurrencyTotals(currency="AUD", taken=1000, refunded=0, count=3).average == 333
     assert CurrencyTotals(currency="AUD", taken=2000, refunded=0, count=3).average == 667
     assert CurrencyTotals(currency="AUD", taken=0, refunded=0, count=0).average == 0
+
+
+def test_without_a_chosen_period_the_report_covers_the_last_30_days(world: World) -> None:
+    """March's payments are outside the default period; today's is inside it."""
+    _harbour_week(world)
+    add_request(
+        clinic=world.harbour,
+        clinician=world.clinician,
+        created_at=timezone.now(),
+        amount=4200,
+        status=PaymentStatus.PAID,
+        paid_at=timezone.now(),
+    )
+    response = client_for(world.clinic_admin).get(
+        reverse("payments:clinic_report", args=[world.harbour.pk])
+    )
+    page = html.unescape(response.content.decode())
+    cells = dict(re.findall(r'<td data-col="(\w+)">([^<]*)</td>', page))
+    assert cells["taken"] == "AUD 42.00" and cells["count"] == "1"
+    today = timezone.localdate(timezone=zoneinfo.ZoneInfo(world.harbour.timezone))
+    assert f'value="{(today - timedelta(days=29)).isoformat()}"' in page
