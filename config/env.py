@@ -165,9 +165,10 @@ def email_from_url(name: str, url: str, *, base_dir: Path) -> EmailConfig:
             use_ssl=parts.scheme == "smtps",
         )
     if parts.scheme == "file":
-        path = unquote(parts.path)
-        if path.startswith("//") or path.startswith("/"):
-            path = path[1:]
+        # file:///abs/folder is absolute; file://var/mail is relative to the project.
+        path = unquote(parts.netloc + parts.path)
+        if not path:
+            raise EnvError(f"{name} must name a folder, e.g. file://var/mail")
         folder = Path(path) if Path(path).is_absolute() else base_dir / path
         return EmailConfig(
             backend="carecall.notifications.backends.EmlFileBackend", file_path=str(folder)

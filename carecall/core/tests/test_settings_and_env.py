@@ -110,6 +110,9 @@ def test_email_urls(tmp_path: Path) -> None:
     )
     files = email_from_url("EMAIL_URL", "file://var/mail", base_dir=tmp_path)
     assert files.backend.endswith("EmlFileBackend")
+    assert files.file_path == str(tmp_path / "var/mail")
+    absolute = email_from_url("EMAIL_URL", f"file://{tmp_path / 'mail'}", base_dir=Path("/x"))
+    assert absolute.file_path == str(tmp_path / "mail")
     with pytest.raises(EnvError, match="EMAIL_URL must start with"):
         email_from_url("EMAIL_URL", "carrier-pigeon://coo", base_dir=tmp_path)
 
