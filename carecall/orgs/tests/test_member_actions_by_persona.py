@@ -4,20 +4,33 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 
 from carecall.accounts.models import Invitation
 from carecall.orgs.models import Clinic, Membership, Organisation, Role
-from conftest import PERSONAS, World, client_for
+from conftest import PERSONAS, World, client_for, make_user
 
 MANAGERS_OK = {"org_admin", "clinic_admin"}
 ORG_ADMIN_OK = {"org_admin"}
 
+# The exact refusal each persona gets: a member of the organisation whose role does not allow
+# the action gets 403; someone with no place in the organisation (another organisation's admin,
+# a platform operator) gets 404; an anonymous visitor is sent to sign in (302).
+REFUSED_BY_CLINIC = {
+    "clinician": 403,
+    "other_clinician": 403,
+    "outsider": 404,
+    "operator": 404,
+    "anonymous": 302,
+}
+REFUSED_BY_ORGANISATION = {**REFUSED_BY_CLINIC, "clinic_admin": 403}
 
-def _refused(status: int, persona: str) -> bool:
+
+def _assert_refused(response: HttpResponseBase, persona: str, expected: dict[str, int]) -> None:
+    assert response.status_code == expected[persona], (persona, response.status_code)
     if persona == "anonymous":
-        return status == 302
-    return status in (403, 404)
+        assert response["Location"].startswith(reverse("accounts:sign_in"))
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
@@ -38,7 +51,7 @@ def test_inviting_to_a_clinic_is_for_its_managers(
         assert "Harbour GP" in mail.outbox[0].subject
         assert "/accounts/invitations/" in mail.outbox[0].body
     else:
-        assert _refused(response.status_code, persona)
+        _assert_refused(response, persona, REFUSED_BY_CLINIC)
         assert not Invitation.objects.exists()
         assert mail.outbox == []
 
@@ -53,7 +66,7 @@ def test_changing_a_clinic_role_is_for_its_managers(world: World, persona: str) 
         assert response.status_code == 302
         assert member.role == Role.CLINIC_ADMIN
     else:
-        assert _refused(response.status_code, persona)
+        _assert_refused(response, persona, REFUSED_BY_CLINIC)
         assert member.role == Role.CLINICIAN
 
 
@@ -67,7 +80,7 @@ def test_removing_a_clinic_member_is_for_its_managers(world: World, persona: str
         assert response.status_code == 302
         assert not exists
     else:
-        assert _refused(response.status_code, persona)
+        _assert_refused(response, persona, REFUSED_BY_CLINIC)
         assert exists
 
 
@@ -82,7 +95,7 @@ def test_editing_a_clinic_is_for_its_managers(world: World, persona: str) -> Non
         assert world.harbour.name == "Harbour General Practice"
         assert world.harbour.timezone == "Australia/Perth"
     else:
-        assert _refused(response.status_code, persona)
+        _assert_refused(response, persona, REFUSED_BY_CLINIC)
         assert world.harbour.name == "Harbour GP"
 
 
@@ -98,7 +111,7 @@ def test_creating_a_clinic_is_for_org_admins(world: World, persona: str) -> None
         # The creator is its first clinic admin, so the clinic is never without one.
         assert world.membership(world.org_admin, created).role == Role.CLINIC_ADMIN
     else:
-        assert _refused(response.status_code, persona)
+        _assert_refused(response, persona, REFUSED_BY_ORGANISATION)
         assert created is None
 
 
@@ -110,7 +123,7 @@ def test_inviting_an_org_admin_is_for_org_admins(world: World, persona: str) -> 
     if persona in ORG_ADMIN_OK:
         assert response.status_code == 302 and invited
     else:
-        assert _refused(response.status_code, persona)
+        _assert_refused(response, persona, REFUSED_BY_ORGANISATION)
         assert not invited
 
 
@@ -128,8 +141,26 @@ def test_withdrawing_a_clinic_invitation_is_for_its_managers(world: World, perso
     if persona in MANAGERS_OK:
         assert response.status_code == 302 and invitation.revoked_at is not None
     else:
-        assert _refused(response.status_code, persona)
+        _assert_refused(response, persona, REFUSED_BY_CLINIC)
         assert invitation.revoked_at is None
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_removing_an_org_admin_is_for_org_admins(world: World, persona: str) -> None:
+    second = make_user("second.admin@example.test", "Second Admin")
+    member = Membership.objects.create(
+        user=second, organisation=world.organisation, role=Role.ORG_ADMIN
+    )
+    url = reverse("orgs:organisation_admin_remove", args=[world.organisation.pk, member.pk])
+    response = client_for(world.persona(persona)).post(url)
+    exists = Membership.objects.filter(pk=member.pk).exists()
+    if persona in ORG_ADMIN_OK:
+        assert response.status_code == 302
+        assert response["Location"] == reverse("orgs:organisation", args=[world.organisation.pk])
+        assert not exists
+    else:
+        _assert_refused(response, persona, REFUSED_BY_ORGANISATION)
+        assert exists
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
@@ -215,3 +246,20 @@ def test_clinic_form_rejects_an_unknown_time_zone_with_a_message(world: World) -
     assert "Select a valid choice" in response.content.decode()
     world.harbour.refresh_from_db()
     assert world.harbour.timezone == "Australia/Sydney"
+
+
+@pytest.mark.parametrize("actor", ["org_admin", "clinic_admin"])
+def test_removing_the_last_clinic_admin_is_refused_with_a_message_and_changes_nothing(
+    world: World, actor: str
+) -> None:
+    from carecall.audit.models import AuditEntry
+
+    member = world.membership(world.clinic_admin, world.harbour)
+    memberships_before = sorted(Membership.objects.values_list("pk", "role"))
+    audit_before = AuditEntry.objects.count()
+    url = reverse("orgs:clinic_member_remove", args=[world.harbour.pk, member.pk])
+    response = client_for(world.persona(actor)).post(url, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("orgs:clinic_members", args=[world.harbour.pk])
+    assert "Harbour GP must keep at least one clinic admin" in response.content.decode()
+    assert sorted(Membership.objects.values_list("pk", "role")) == memberships_before
+    assert AuditEntry.objects.count() == audit_before
