@@ -11,14 +11,14 @@ django_http = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from carecall.calls.origin import AllowedHostsOriginCloser  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_http,
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": AllowedHostsOriginCloser(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
     }

@@ -1,7 +1,7 @@
 """Driving the real websocket stack in tests, and checking what it sends.
 
 `Socket` wraps Channels' `WebsocketCommunicator` around `config.asgi.application`, so that
-AllowedHostsOriginValidator, the session/auth middleware and the URL router all run as in
+the Origin check, the session/auth middleware and the URL router all run as in
 production. Every message the server sends is checked with `schemas.parse_outbound`.
 
 Services announce changes with `transaction.on_commit`, so websocket tests use
