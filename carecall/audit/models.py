@@ -23,8 +23,11 @@ class AuditAction(models.TextChoices):
     PAYMENT_REQUESTED = "payment.requested", _("Payment requested")
     PAYMENT_CANCELLED = "payment.cancelled", _("Payment cancelled")
     PAYMENT_PAID = "payment.paid", _("Payment paid")
+    PAYMENT_EXPIRED = "payment.expired", _("Payment request expired")
     PAYMENT_REFUNDED = "payment.refunded", _("Payment refunded")
+    PAYMENT_REFUND_FAILED = "payment.refund_failed", _("Refund failed")
     RECEIPT_RESENT = "payment.receipt_resent", _("Receipt resent")
+    CLINIC_PAYMENT_SETTINGS = "clinic.payment_settings", _("Clinic payment settings changed")
     MEMBER_ADDED = "member.added", _("Member added")
     MEMBER_ROLE_CHANGED = "member.role_changed", _("Role changed")
     MEMBER_REMOVED = "member.removed", _("Member removed")
@@ -66,7 +69,11 @@ class AuditEntry(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["organisation", "-at"])]
+        indexes = [
+            models.Index(fields=["organisation", "-at"]),
+            # A payment's timeline on its detail page: the entries of one target, in order.
+            models.Index(fields=["target", "at"], name="audit_target_at_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label}: {self.summary}"

@@ -146,7 +146,11 @@ class StripeEvent(models.Model):
     payload = models.JSONField()
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
-    outcome = models.CharField(max_length=300, blank=True)
+    outcome = models.CharField(max_length=300, blank=True)  # or the last error
+    # Tries that ended in an error; an event that keeps breaking is given up on (failed_at) so
+    # it does not come back on every reconcile run.
+    attempts = models.PositiveIntegerField(default=0)
+    failed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["processed_at", "received_at"])]

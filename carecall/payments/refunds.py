@@ -7,13 +7,15 @@ later by webhook (`refund.updated`, `charge.refunded`) or by reconcile.
 
 from __future__ import annotations
 
+import logging
+
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from carecall.accounts.models import User
-from carecall.audit.models import AuditAction
+from carecall.audit.models import AuditAction, AuditEntry
 from carecall.audit.services import audit_record
 from carecall.core.currencies import amount_format, amount_parse
 from carecall.core.errors import ServiceError
@@ -28,6 +30,14 @@ from carecall.payments.models import (
     RefundStatus,
 )
 from carecall.payments.services import receipt_send
+
+logger = logging.getLogger(__name__)
+
+_FINAL_REFUND_STATUSES = {
+    "succeeded": RefundStatus.SUCCEEDED,
+    "failed": RefundStatus.FAILED,
+    "canceled": RefundStatus.CANCELED,
+}
 
 
 def refundable_amount(pr: PaymentRequest) -> int:
@@ -126,13 +136,29 @@ def refund_apply_result(*, refund: Refund, result: RefundResult) -> Refund:
             .get(pk=refund.payment_request_id)
         )
         refund = Refund.objects.select_for_update().get(pk=refund.pk)
-        if refund.status != RefundStatus.PENDING or result.status == "pending":
+        # Stripe's refund statuses: pending, requires_action (some payment methods need the
+        # customer to act first), succeeded, failed, canceled. Anything not final (including a
+        # status Stripe may add later) leaves the refund pending: reconcile asks again.
+        final = _FINAL_REFUND_STATUSES.get(result.status)
+        if refund.status != RefundStatus.PENDING or final is None:
+            if final is None and result.status != "pending":
+                logger.info("refund %s is %s at Stripe: still pending", refund.pk, result.status)
             return refund
-        refund.status = (
-            RefundStatus.SUCCEEDED if result.status == "succeeded" else RefundStatus(result.status)
-        )
+        refund.status = final
         refund.failure_reason = result.failure_reason[:200]
         refund.save(update_fields=["status", "failure_reason", "updated_at"])
+        if refund.status in (RefundStatus.FAILED, RefundStatus.CANCELED):
+            why = f": {refund.failure_reason}" if refund.failure_reason else ""
+            audit_record(
+                action=AuditAction.PAYMENT_REFUND_FAILED,
+                actor=None,
+                actor_label="Stripe",
+                clinic=pr.clinic,
+                target=f"payment:{pr.pk}",
+                summary=f"Refund failed: {amount_format(refund.amount, pr.currency)} "
+                f"on {pr.reference} was not refunded ({refund.status}{why})",
+                data={"refund": str(refund.pk), "amount": refund.amount},
+            )
         if refund.status == RefundStatus.SUCCEEDED:
             succeeded = (
                 pr.refunds.filter(status=RefundStatus.SUCCEEDED).aggregate(total=Sum("amount"))[
@@ -184,12 +210,45 @@ def _set_refunded(pr: PaymentRequest, total: int) -> None:
 
 
 def payment_request_sync_refunded(*, payment_request: PaymentRequest, amount_refunded: int) -> None:
-    """Stripe's charge says this much was refunded (maybe from its dashboard): catch up."""
+    """Stripe's charge says this much was refunded (maybe from its dashboard): catch up.
+
+    Whatever our own refunds (pending or done) and earlier entries do not account for was
+    refunded outside CareCall, in Stripe's dashboard: that part goes on the audit trail."""
     with transaction.atomic():
-        pr = PaymentRequest.objects.select_for_update(of=("self",)).get(pk=payment_request.pk)
+        pr = (
+            PaymentRequest.objects.select_for_update(of=("self",))
+            .select_related("clinic")
+            .get(pk=payment_request.pk)
+        )
         paid = (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
-        if pr.status in paid and amount_refunded > pr.amount_refunded:
-            _set_refunded(pr, amount_refunded)
+        if pr.status not in paid or amount_refunded <= pr.amount_refunded:
+            return
+        ours = (
+            pr.refunds.filter(status__in=[RefundStatus.PENDING, RefundStatus.SUCCEEDED]).aggregate(
+                total=Sum("amount")
+            )["total"]
+            or 0
+        )
+        target = f"payment:{pr.pk}"
+        noted = sum(
+            int(entry.data.get("refunded_at_stripe") or 0)
+            for entry in AuditEntry.objects.filter(
+                target=target, action=AuditAction.PAYMENT_REFUNDED, actor_label="Stripe"
+            )
+        )
+        outside = min(amount_refunded, pr.amount) - ours - noted
+        _set_refunded(pr, amount_refunded)
+        if outside > 0:
+            audit_record(
+                action=AuditAction.PAYMENT_REFUNDED,
+                actor=None,
+                actor_label="Stripe",
+                clinic=pr.clinic,
+                target=target,
+                summary=f"Refund of {amount_format(outside, pr.currency)} on {pr.reference} "
+                "made in Stripe's dashboard",
+                data={"refunded_at_stripe": outside},
+            )
 
 
 def receipt_resend(*, actor: User, payment_request: PaymentRequest) -> None:

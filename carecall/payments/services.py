@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -472,11 +473,24 @@ def payment_request_expire(*, payment_request: PaymentRequest) -> bool:
             payment_request_apply_intent(payment_request=payment_request, intent=intent)
             return False
     with transaction.atomic():
-        pr = PaymentRequest.objects.select_for_update().get(pk=payment_request.pk)
+        pr = (
+            PaymentRequest.objects.select_for_update(of=("self",))
+            .select_related("clinic")
+            .get(pk=payment_request.pk)
+        )
         if pr.status not in OPEN_STATUSES or pr.expires_at > timezone.now():
             return False
         pr.status = PaymentStatus.EXPIRED
         pr.save(update_fields=["status", "updated_at"])
+        audit_record(
+            action=AuditAction.PAYMENT_EXPIRED,
+            actor=None,
+            actor_label="CareCall",
+            clinic=pr.clinic,
+            target=f"payment:{pr.pk}",
+            summary=f"Expired unpaid {amount_format(pr.amount, pr.currency)} ({pr.reference}): "
+            "the payment link ran out",
+        )
         announce(pr)
     if pr.payment_intent_id:
         try:
@@ -618,8 +632,17 @@ def payments_reconcile(*, older_than: timedelta = timedelta(minutes=3)) -> dict[
             continue
         counts["changed"] += int(after != before)
     counts["refunds"] = _reconcile_refunds(cutoff)
-    for event in StripeEvent.objects.filter(processed_at__isnull=True, received_at__lte=cutoff):
-        stripe_event_process(event=event)
+    waiting = StripeEvent.objects.filter(
+        processed_at__isnull=True, failed_at__isnull=True, received_at__lte=cutoff
+    ).order_by("received_at", "pk")
+    for event in waiting:
+        # One broken event must not stop the others (nor every later run).
+        try:
+            outcome = stripe_event_process(event=event)
+        except Exception:
+            logger.exception("reconcile: processing Stripe event %s failed", event.event_id)
+            outcome = "error"
+        counts["errors"] += int(outcome.startswith("error"))
     return counts
 
 
@@ -660,19 +683,34 @@ def stripe_event_receive(*, payload: bytes, signature: str) -> tuple[StripeEvent
     return stored, created
 
 
+STRIPE_EVENT_MAX_ATTEMPTS = 5
+
+
 def stripe_event_process(*, event: StripeEvent) -> str:
     """Act on a stored event once; the outcome is kept on the row."""
     with transaction.atomic():
         row = StripeEvent.objects.select_for_update().get(pk=event.pk)
         if row.processed_at is not None:
             return row.outcome
+    give_up = False
     try:
         outcome = _process(row)
     except PaymentGatewayError as error:
-        outcome = f"error: {error.message}"
+        outcome = f"error: {error.message}"  # Stripe unreachable: worth asking again later
+    except Exception as error:  # a rule or a bug: recorded, and never blocks other events
+        logger.exception("Stripe event %s (%s) could not be processed", row.event_id, row.type)
+        outcome = f"error: {type(error).__name__}: {error}"
+        give_up = row.attempts + 1 >= STRIPE_EVENT_MAX_ATTEMPTS
     if outcome.startswith("error:"):
-        # Left unprocessed: reconcile tries it again once Stripe answers.
-        StripeEvent.objects.filter(pk=row.pk).update(outcome=outcome[:300])
+        # Left unprocessed: reconcile tries it again, unless it failed too often for a reason
+        # waiting will not fix; then it is marked failed and kept for a person to look at.
+        StripeEvent.objects.filter(pk=row.pk).update(
+            outcome=outcome[:300],
+            attempts=F("attempts") + 1,
+            failed_at=timezone.now() if give_up else None,
+        )
+        if give_up:
+            logger.error("Stripe event %s given up after %d tries", row.event_id, row.attempts + 1)
         return outcome
     StripeEvent.objects.filter(pk=row.pk).update(processed_at=timezone.now(), outcome=outcome[:300])
     return outcome

@@ -241,3 +241,159 @@ def test_no_new_request_once_the_call_has_ended(
     with pytest.raises(PermissionDenied):  # nobody is in the call any more
         request_payment(connected, call)
     assert not PaymentRequest.objects.exists()
+
+
+# ----------------------------------------------------------------------------- expiry, seen
+
+
+def test_expiry_is_on_the_audit_trail_and_the_clinician_sees_expired_on_list_and_detail(
+    connected: World,
+    pr: PaymentRequest,
+    sandbox: stripe_sandbox.SandboxServer,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from carecall.audit.models import AuditAction, AuditEntry
+    from conftest import client_for
+
+    PaymentRequest.objects.filter(pk=pr.pk).update(
+        expires_at=timezone.now() - timedelta(minutes=1),
+        updated_at=timezone.now() - timedelta(days=7),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _reconcile() == _counts(0, 0, 1)
+
+    (entry,) = AuditEntry.objects.filter(action=AuditAction.PAYMENT_EXPIRED)
+    assert (entry.target, entry.actor_label, entry.clinic_id) == (
+        f"payment:{pr.pk}",
+        "CareCall",
+        pr.clinic_id,
+    )
+    assert entry.summary == f"Expired unpaid AUD 85.00 ({pr.reference}): the payment link ran out"
+    # A second run changes nothing and writes nothing more.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _reconcile("--older-than-minutes", "0") == _counts(0, 0, 0)
+    assert AuditEntry.objects.filter(action=AuditAction.PAYMENT_EXPIRED).count() == 1
+
+    clinician = client_for(connected.clinician)  # the one who asked for it
+    listed = clinician.get(f"/clinics/{pr.clinic_id}/payments/").content.decode()
+    assert pr.reference in listed and "Expired" in listed
+    detail = clinician.get(f"/clinics/{pr.clinic_id}/payments/{pr.pk}/")
+    assert detail.status_code == 200
+    page = detail.content.decode()
+    assert "Expired" in page
+    assert f"Expired unpaid AUD 85.00 ({pr.reference}): the payment link ran out" in page
+    only_expired = clinician.get(f"/clinics/{pr.clinic_id}/payments/?status=expired")
+    assert pr.reference in only_expired.content.decode()
+
+
+def test_a_request_expired_when_the_patient_opens_it_late_is_on_the_audit_trail_too(
+    call: Call, pr: PaymentRequest, django_capture_on_commit_callbacks: Any
+) -> None:
+    from carecall.audit.models import AuditAction, AuditEntry
+
+    PaymentRequest.objects.filter(pk=pr.pk).update(expires_at=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        assert Client().get(call.payer_url(pr)).status_code == 409
+    pr.refresh_from_db()
+    assert pr.status == PaymentStatus.EXPIRED
+    assert (
+        AuditEntry.objects.filter(
+            action=AuditAction.PAYMENT_EXPIRED, target=f"payment:{pr.pk}"
+        ).count()
+        == 1
+    )
+
+
+# ----------------------------------------------------------------------------- broken events
+
+
+def _stored_event(pr: PaymentRequest, event_id: str, **object_fields: Any) -> StripeEvent:
+    """A webhook event as the inbox keeps it, received a while ago and never processed."""
+    event = StripeEvent.objects.create(
+        event_id=event_id,
+        type="payment_intent.payment_failed",
+        account=pr.stripe_account_id,
+        payload={
+            "object": {
+                "id": pr.payment_intent_id,
+                "object": "payment_intent",
+                "amount": pr.amount,
+                "currency": pr.currency.lower(),
+                "status": "requires_payment_method",
+                "last_payment_error": {"message": "Your card was declined."},
+                **object_fields,
+            },
+            "created": int(time.time()),
+        },
+    )
+    StripeEvent.objects.filter(pk=event.pk).update(
+        received_at=timezone.now() - timedelta(minutes=10)
+    )
+    return event
+
+
+def test_an_event_that_raises_does_not_stop_the_others_and_is_given_up_after_five_tries(
+    connected: World,
+    call: Call,
+    pr: PaymentRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from carecall.payments import services
+
+    with django_capture_on_commit_callbacks(execute=True):
+        other = request_payment(connected, call, description="Second item")
+    broken = _stored_event(pr, "evt_broken")
+    good = _stored_event(other, "evt_good")
+    real_process = services._process
+
+    def process(row: StripeEvent) -> str:
+        if row.event_id == "evt_broken":
+            raise ValueError("something unexpected in the event")
+        return real_process(row)
+
+    monkeypatch.setattr(services, "_process", process)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = _reconcile()
+
+    assert first["errors"] == 1
+    good.refresh_from_db()
+    assert good.processed_at is not None and good.outcome == "applied: failed"
+    other.refresh_from_db()
+    assert other.status == PaymentStatus.FAILED
+    broken.refresh_from_db()
+    assert broken.processed_at is None and broken.failed_at is None
+    assert broken.attempts == 1
+    assert broken.outcome == "error: ValueError: something unexpected in the event"
+
+    for _run in range(4):
+        _reconcile()
+    broken.refresh_from_db()
+    assert broken.attempts == 5
+    assert broken.failed_at is not None and broken.processed_at is None
+    # Given up: later runs leave it alone (and count no error for it).
+    assert _reconcile()["errors"] == 0
+    broken.refresh_from_db()
+    assert broken.attempts == 5
+
+
+def test_an_event_breaking_a_payment_rule_is_recorded_not_raised(
+    pr: PaymentRequest, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A ServiceError from a payment rule (here: Stripe's amount differs from ours)."""
+    from carecall.payments import services
+
+    event = _stored_event(pr, "evt_rule")
+
+    def refuse(**_kwargs: Any) -> PaymentRequest:
+        raise services.ServiceError("Stripe's amount or currency differs from the request")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(services, "payment_request_apply_intent", refuse)
+        with django_capture_on_commit_callbacks(execute=True):
+            outcome = services.stripe_event_process(event=event)
+
+    assert outcome == ("error: ServiceError: Stripe's amount or currency differs from the request")
+    event.refresh_from_db()
+    assert (event.attempts, event.processed_at, event.failed_at) == (1, None, None)

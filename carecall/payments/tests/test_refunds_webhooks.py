@@ -325,3 +325,146 @@ def test_refunding_the_rest_after_a_dashboard_refund_shows_refunded_at_once(
     paid.refresh_from_db()
     assert (paid.status, paid.amount_refunded) == (PaymentStatus.REFUNDED, 8500)
     assert refundable_amount(paid) == 0
+
+
+# ----------------------------------------------------------------------------- on the audit trail
+
+
+def _refund_entries(pr: PaymentRequest) -> list[tuple[str, str, str]]:
+    from carecall.audit.models import AuditEntry
+
+    return [
+        (e.action, e.actor_label, e.summary)
+        for e in AuditEntry.objects.filter(
+            target=f"payment:{pr.pk}", action__startswith="payment.refund"
+        ).order_by("at", "id")
+    ]
+
+
+def test_refunds_made_in_stripes_dashboard_are_on_the_audit_trail_and_timeline_once(
+    connected: World,
+    paid: PaymentRequest,
+    sandbox: stripe_sandbox.SandboxServer,
+    webhooks: WebhookRecorder,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    _refund_at_stripe(sandbox, paid, 2500)
+    assert sandbox.wait_for_webhooks(5)
+    (first,) = webhooks.of("charge.refunded")
+    _deliver(first.body, first.signature, django_capture_on_commit_callbacks)
+    _deliver(first.body, first.signature, django_capture_on_commit_callbacks)  # redelivered
+
+    assert _refund_entries(paid) == [
+        (
+            "payment.refunded",
+            "Stripe",
+            f"Refund of AUD 25.00 on {paid.reference} made in Stripe's dashboard",
+        )
+    ]
+
+    # Then one through CareCall's form: its charge.refunded adds no "dashboard" entry.
+    webhooks.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(connected.clinic_admin).post(
+            f"/clinics/{paid.clinic_id}/payments/{paid.pk}/refund/",
+            {"amount": "10.00", "reason": "duplicate", "form_token": "audit-form"},
+        )
+    assert sandbox.wait_for_webhooks(5)
+    for delivery in webhooks.of("charge.refunded"):
+        _deliver(delivery.body, delivery.signature, django_capture_on_commit_callbacks)
+    # And a second one in the dashboard: only its own AUD 50.00 is new.
+    webhooks.clear()
+    _refund_at_stripe(sandbox, paid, 5000)
+    assert sandbox.wait_for_webhooks(5)
+    (last,) = webhooks.of("charge.refunded")
+    assert last.event["data"]["object"]["amount_refunded"] == 8500
+    _deliver(last.body, last.signature, django_capture_on_commit_callbacks)
+
+    entries = _refund_entries(paid)
+    assert [(who, summary.split(" (")[0]) for _action, who, summary in entries] == [
+        ("Stripe", f"Refund of AUD 25.00 on {paid.reference} made in Stripe's dashboard"),
+        (
+            f"{connected.clinic_admin.get_full_name()} <{connected.clinic_admin.email}>",
+            f"Refund of AUD 10.00 on {paid.reference}",
+        ),
+        ("Stripe", f"Refund of AUD 50.00 on {paid.reference} made in Stripe's dashboard"),
+    ]
+    paid.refresh_from_db()
+    assert (paid.status, paid.amount_refunded) == (PaymentStatus.REFUNDED, 8500)
+    page = (
+        client_for(connected.clinic_admin)
+        .get(f"/clinics/{paid.clinic_id}/payments/{paid.pk}/")
+        .content.decode()
+    )
+    assert "made in Stripe&#x27;s dashboard" in page or "made in Stripe's dashboard" in page
+
+
+def test_a_refund_that_fails_later_is_on_the_audit_trail(
+    connected: World,
+    paid: PaymentRequest,
+    sandbox: stripe_sandbox.SandboxServer,
+    webhooks: WebhookRecorder,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    stripe_refund = _refund_at_stripe(sandbox, paid, 3000)
+    refund = _pending_refund(connected, paid, stripe_refund)
+    (created,) = _delivered(sandbox, webhooks, "refund.created", stripe_refund["id"])
+
+    body = _refund_updated(created, status="failed", failure_reason="expired_or_canceled_card")
+    _deliver(body, None, django_capture_on_commit_callbacks)
+    _deliver(body, None, django_capture_on_commit_callbacks)  # redelivered: no second entry
+
+    assert _refund_entries(paid) == [
+        (
+            "payment.refund_failed",
+            "Stripe",
+            f"Refund failed: AUD 30.00 on {paid.reference} was not refunded "
+            "(failed: expired_or_canceled_card)",
+        )
+    ]
+    page = (
+        client_for(connected.clinic_admin)
+        .get(f"/clinics/{paid.clinic_id}/payments/{paid.pk}/")
+        .content.decode()
+    )
+    assert "Refund failed: AUD 30.00" in page
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.FAILED
+
+
+def test_a_refund_that_requires_action_stays_pending_until_stripe_settles_it(
+    connected: World,
+    paid: PaymentRequest,
+    sandbox: stripe_sandbox.SandboxServer,
+    webhooks: WebhookRecorder,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from carecall.payments.gateway import RefundResult
+    from carecall.payments.refunds import refund_apply_result
+
+    stripe_refund = _refund_at_stripe(sandbox, paid, 3000)
+    refund = _pending_refund(connected, paid, stripe_refund)
+    (created,) = _delivered(sandbox, webhooks, "refund.created", stripe_refund["id"])
+
+    applied = refund_apply_result(
+        refund=refund,
+        result=RefundResult(id=stripe_refund["id"], amount=3000, status="requires_action"),
+    )
+    assert applied.status == RefundStatus.PENDING
+    _deliver(
+        _refund_updated(created, status="requires_action"),
+        None,
+        django_capture_on_commit_callbacks,
+    )
+    event = StripeEvent.objects.get(event_id=created.event["id"] + "_updated_requires_action")
+    assert event.outcome == f"refund {refund.pk} applied"
+    refund.refresh_from_db()
+    paid.refresh_from_db()
+    assert refund.status == RefundStatus.PENDING
+    assert (paid.status, paid.amount_refunded) == (PaymentStatus.PAID, 0)
+    assert refundable_amount(paid) == 5500
+    assert _refund_entries(paid) == []
+
+    _deliver(_refund_updated(created, status="succeeded"), None, django_capture_on_commit_callbacks)
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.SUCCEEDED
