@@ -128,8 +128,36 @@ def test_operator_sees_every_organisation_with_counts(world: World) -> None:
 
 
 def test_django_admin_is_for_operators_only(world: World) -> None:
-    world.operator.is_superuser = True
-    world.operator.save()
-    assert client_for(world.operator).get(reverse("admin:index")).status_code == 200
+    """Operators are plain staff users (not superusers) and still see and use the admin."""
+    assert world.operator.is_staff and not world.operator.is_superuser
+    operator = client_for(world.operator)
+    index = operator.get(reverse("admin:index"))
+    assert index.status_code == 200
+    html = index.content.decode()
+    for changelist in (
+        "admin:accounts_user_changelist",
+        "admin:accounts_invitation_changelist",
+        "admin:orgs_organisation_changelist",
+        "admin:orgs_clinic_changelist",
+        "admin:orgs_membership_changelist",
+        "admin:audit_auditentry_changelist",
+    ):
+        assert reverse(changelist) in html, changelist
+        assert operator.get(reverse(changelist)).status_code == 200, changelist
+    clinic_url = reverse("admin:orgs_clinic_change", args=[world.harbour.pk])
+    assert operator.get(clinic_url).status_code == 200
+    # Read-only admins stay read-only for operators.
+    assert operator.get(reverse("admin:audit_auditentry_add")).status_code == 403
     response = client_for(world.org_admin).get(reverse("admin:index"))
     assert response.status_code == 302 and "login" in response["Location"]
+    world.operator.is_active = False
+    world.operator.save()
+    response = client_for(world.operator).get(reverse("admin:index"))
+    assert response.status_code == 302 and "login" in response["Location"]
+
+
+def test_operators_cannot_make_anyone_a_superuser_through_the_admin(world: World) -> None:
+    url = reverse("admin:accounts_user_change", args=[world.clinician.pk])
+    html = client_for(world.operator).get(url).content.decode()
+    assert 'name="is_staff"' in html
+    assert 'name="is_superuser"' not in html
