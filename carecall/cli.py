@@ -29,13 +29,15 @@ def _demo_environment(var_dir: Path) -> None:
 def _demo_stripe(var_dir: Path, port: int) -> None:
     """Start stripe_sandbox in this process and point CareCall's Stripe settings at it."""
     import stripe_sandbox
+    from config.env import env_int
 
+    sandbox_port = env_int("STRIPE_SANDBOX_PORT", port + 1, minimum=1, maximum=65535)
     secret_file = var_dir / "stripe_webhook_secret"
     if not secret_file.exists():
         secret_file.write_text("whsec_" + secrets.token_hex(24))
     webhook_secret = secret_file.read_text().strip()
     sandbox = stripe_sandbox.start(
-        port=int(os.environ.get("STRIPE_SANDBOX_PORT", port + 1)),
+        port=sandbox_port,
         state_file=str(var_dir / "stripe-sandbox.json"),
         webhook_endpoints=[
             {
@@ -157,7 +159,12 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     command = args[0] if args else "help"
     if command == "demo":
-        demo()
+        from config.env import EnvError
+
+        try:
+            demo()
+        except EnvError as error:
+            sys.exit(f"carecall demo: {error}")
     elif command == "serve":
         serve()
     else:

@@ -7,7 +7,7 @@ with a message naming the variable, instead of running with a silent default.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -76,6 +76,39 @@ def env_int(
     if maximum is not None and number > maximum:
         raise EnvError(f"{name} must be at most {maximum}, not {number}")
     return number
+
+
+def env_choice(
+    name: str,
+    default: str,
+    choices: Collection[str],
+    *,
+    case_insensitive: bool = False,
+    environ: Mapping[str, str] | None = None,
+) -> str:
+    """One of `choices`; with `case_insensitive`, matched ignoring case and returned as listed."""
+    value = _raw(name, environ)
+    if value is None or value == "":
+        return default
+    for choice in choices:
+        if value == choice or (case_insensitive and value.lower() == choice.lower()):
+            return choice
+    raise EnvError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+
+
+def env_url(
+    name: str, default: str | None = None, *, environ: Mapping[str, str] | None = None
+) -> str:
+    """An http:// or https:// URL with a host (an empty value means the default)."""
+    value = env_str(name, default, environ=environ)
+    parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018 (raises ValueError on a bad port)
+    except ValueError:
+        raise EnvError(f"{name} has a port that is not a number: {value!r}") from None
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise EnvError(f"{name} must be an http:// or https:// URL with a host, not {value!r}")
+    return value
 
 
 def env_list(

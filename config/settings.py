@@ -13,10 +13,12 @@ from config.env import (
     database_from_url,
     email_from_url,
     env_bool,
+    env_choice,
     env_int,
     env_list,
     env_optional_str,
     env_str,
+    env_url,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -42,7 +44,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # Production is served over HTTPS behind a proxy; the demo on http://127.0.0.1 is not.
 HTTPS = env_bool("HTTPS", not DEBUG)
 # Links in emails (invitations, receipts) start with this.
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000" if DEBUG else None).rstrip("/")
+SITE_URL = env_url("SITE_URL", "http://127.0.0.1:8000" if DEBUG else None).rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -227,11 +229,17 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+LOG_LEVEL = env_choice(
+    "LOG_LEVEL",
+    "INFO",
+    ["CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG", "NOTSET"],
+    case_insensitive=True,
+)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"axes": {"level": "WARNING"}, "stripe": {"level": "WARNING"}},
 }
 
@@ -261,10 +269,10 @@ STRIPE_SECRET_KEY = env_optional_str("STRIPE_SECRET_KEY") or ""
 STRIPE_PUBLISHABLE_KEY = env_optional_str("STRIPE_PUBLISHABLE_KEY") or ""
 STRIPE_CONNECT_CLIENT_ID = env_optional_str("STRIPE_CONNECT_CLIENT_ID") or ""
 STRIPE_WEBHOOK_SECRET = env_optional_str("STRIPE_WEBHOOK_SECRET") or ""
-STRIPE_API_BASE = env_str("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/")
-STRIPE_CONNECT_BASE = env_str("STRIPE_CONNECT_BASE", "https://connect.stripe.com").rstrip("/")
-STRIPE_JS_URL = env_str("STRIPE_JS_URL", "https://js.stripe.com/v3/")
-STRIPE_DASHBOARD_URL = env_str("STRIPE_DASHBOARD_URL", "https://dashboard.stripe.com").rstrip("/")
+STRIPE_API_BASE = env_url("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/")
+STRIPE_CONNECT_BASE = env_url("STRIPE_CONNECT_BASE", "https://connect.stripe.com").rstrip("/")
+STRIPE_JS_URL = env_url("STRIPE_JS_URL", "https://js.stripe.com/v3/")
+STRIPE_DASHBOARD_URL = env_url("STRIPE_DASHBOARD_URL", "https://dashboard.stripe.com").rstrip("/")
 STRIPE_TIMEOUT_SECONDS = env_int("STRIPE_TIMEOUT_SECONDS", 20, minimum=1)
 STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2, minimum=0, maximum=5)
 for _name, _value, _prefix in [

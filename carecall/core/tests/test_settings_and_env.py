@@ -14,9 +14,11 @@ from config.env import (
     database_from_url,
     email_from_url,
     env_bool,
+    env_choice,
     env_int,
     env_list,
     env_str,
+    env_url,
 )
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -75,6 +77,41 @@ def test_env_str_and_list() -> None:
     ]
     with pytest.raises(EnvError, match="HOSTS must be a comma-separated list"):
         env_list("HOSTS", [], environ={"HOSTS": "a,,b"})
+
+
+def test_env_choice_accepts_only_its_choices() -> None:
+    levels = ["ERROR", "WARNING", "INFO", "DEBUG"]
+    assert env_choice("LOG_LEVEL", "INFO", levels, environ={}) == "INFO"
+    assert env_choice("LOG_LEVEL", "INFO", levels, environ={"LOG_LEVEL": "DEBUG"}) == "DEBUG"
+    assert (
+        env_choice(
+            "LOG_LEVEL", "INFO", levels, case_insensitive=True, environ={"LOG_LEVEL": "warning"}
+        )
+        == "WARNING"
+    )
+    with pytest.raises(EnvError, match="LOG_LEVEL must be one of ERROR, WARNING, INFO, DEBUG"):
+        env_choice("LOG_LEVEL", "INFO", levels, environ={"LOG_LEVEL": "warning"})
+
+
+def test_env_url_accepts_http_and_https_urls_with_a_host() -> None:
+    assert env_url("SITE_URL", environ={"SITE_URL": "https://a.example/x"}) == "https://a.example/x"
+    assert env_url("SITE_URL", "http://127.0.0.1:8000", environ={}) == "http://127.0.0.1:8000"
+    with pytest.raises(EnvError, match="SITE_URL must be set"):
+        env_url("SITE_URL", environ={})
+    for bad in ("a.example", "ftp://a.example", "https://", "file:///etc/passwd"):
+        with pytest.raises(EnvError, match="SITE_URL must be an http:// or https:// URL"):
+            env_url("SITE_URL", environ={"SITE_URL": bad})
+
+
+def test_the_demo_refuses_a_bad_stripe_sandbox_port_naming_it(tmp_path: Path) -> None:
+    carecall = str(Path(sys.executable).parent / "carecall")
+    result = _run(
+        [carecall, "demo"],
+        {"CARECALL_VAR_DIR": str(tmp_path), "PORT": "8000", "STRIPE_SANDBOX_PORT": "eighty"},
+    )
+    assert result.returncode != 0
+    assert "STRIPE_SANDBOX_PORT must be a whole number, not 'eighty'" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_database_urls(tmp_path: Path) -> None:
@@ -144,6 +181,13 @@ def test_production_cookies_are_secure_and_http_only() -> None:
         ("DATABASE_URL", "oracle://db", "DATABASE_URL must start with"),
         ("SIGN_IN_FAILURE_LIMIT", "0", "SIGN_IN_FAILURE_LIMIT must be at least 1"),
         ("ALLOWED_HOSTS", "", "ALLOWED_HOSTS must list"),
+        ("LOG_LEVEL", "CHATTY", "LOG_LEVEL must be one of CRITICAL, ERROR, WARNING, INFO"),
+        ("SITE_URL", "carecall.example", "SITE_URL must be an http:// or https:// URL"),
+        ("SITE_URL", "ftp://carecall.example", "SITE_URL must be an http:// or https:// URL"),
+        ("STRIPE_API_BASE", "api.stripe.com", "STRIPE_API_BASE must be an http:// or https://"),
+        ("STRIPE_CONNECT_BASE", "https://", "STRIPE_CONNECT_BASE must be an http:// or https://"),
+        ("STRIPE_JS_URL", "javascript:alert(1)", "STRIPE_JS_URL must be an http:// or https://"),
+        ("STRIPE_DASHBOARD_URL", "https://x:port/", "STRIPE_DASHBOARD_URL has a port that is not"),
     ],
 )
 def test_a_bad_setting_stops_the_process_naming_the_variable(
