@@ -1,17 +1,43 @@
-"""Sending email. Messages go out after the surrounding transaction commits, never before."""
+"""Sending email through an outbox.
+
+`email_send` renders the email and writes it as an `OutboxEmail` row in the current transaction
+(so it exists exactly when the change that caused it does), then tries to send it once the
+transaction commits. Sending never raises: a mail server that is down or refuses is logged, and
+the row is left for `email_outbox_send_due` (run by `carecall payments reconcile`, which the demo
+runs every minute), which retries with backoff. `signals.email_sent` fires when a row has really
+gone out, so "sent" is only ever recorded after the fact.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import F
 from django.template.loader import render_to_string
+from django.utils import timezone
+
+from carecall.notifications.models import OutboxEmail
+from carecall.notifications.signals import email_sent
 
 logger = logging.getLogger(__name__)
+
+# How long a try may take before another sender may take the row over (SMTP timeouts are less).
+LEASE = timedelta(minutes=5)
+# Waits after the 1st, 2nd, ... failed try; the last one repeats until MAX_ATTEMPTS.
+BACKOFF = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=15),
+    timedelta(hours=1),
+    timedelta(hours=6),
+)
+MAX_ATTEMPTS = 12
 
 
 def email_render(*, template: str, context: Mapping[str, Any]) -> tuple[str, str, str]:
@@ -22,16 +48,81 @@ def email_render(*, template: str, context: Mapping[str, Any]) -> tuple[str, str
     return subject, text, html
 
 
-def email_send(*, to: str, template: str, context: Mapping[str, Any]) -> None:
-    """Queue an email (plain text and HTML) to be sent once the current transaction commits."""
+def email_send(*, to: str, template: str, context: Mapping[str, Any], tag: str = "") -> OutboxEmail:
+    """Put an email (plain text and HTML) in the outbox; it is sent once the transaction
+    commits, or later by `email_outbox_send_due` if that fails."""
     subject, text, html = email_render(template=template, context=context)
+    row = OutboxEmail.objects.create(
+        to=to,
+        template=template,
+        tag=tag[:100],
+        subject=subject[:300],
+        text=text,
+        html=html,
+        # Held for the after-commit try; if this process dies first, the drain takes it later.
+        next_attempt_at=timezone.now() + LEASE,
+    )
+    transaction.on_commit(lambda: email_outbox_try(email_id=row.pk, seen_attempts=0))
+    return row
 
-    def send() -> None:
+
+def _backoff(attempts: int) -> timedelta:
+    return BACKOFF[min(attempts, len(BACKOFF)) - 1]
+
+
+def email_outbox_try(*, email_id: int, seen_attempts: int) -> bool:
+    """Try to send one row, if nobody else has taken it since `seen_attempts`. Never raises."""
+    now = timezone.now()
+    taken = OutboxEmail.objects.filter(
+        pk=email_id, sent_at__isnull=True, attempts=seen_attempts
+    ).update(attempts=F("attempts") + 1, next_attempt_at=now + LEASE, updated_at=now)
+    if not taken:
+        return False
+    row = OutboxEmail.objects.get(pk=email_id)
+    try:
         message = EmailMultiAlternatives(
-            subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[to]
+            subject=row.subject, body=row.text, from_email=settings.DEFAULT_FROM_EMAIL, to=[row.to]
         )
-        message.attach_alternative(html, "text/html")
+        if row.html:
+            message.attach_alternative(row.html, "text/html")
         message.send()
-        logger.info("sent %s to %s", template, to)
+    except Exception as error:  # any backend failure: SMTP, network, file system
+        retry_at = timezone.now() + _backoff(row.attempts)
+        OutboxEmail.objects.filter(pk=row.pk).update(
+            next_attempt_at=retry_at, last_error=f"{type(error).__name__}: {error}"[:500]
+        )
+        log = logger.error if row.attempts >= MAX_ATTEMPTS else logger.warning
+        log(
+            "could not send %s to %s (try %d, %s): %s",
+            row.template,
+            row.to,
+            row.attempts,
+            "giving up" if row.attempts >= MAX_ATTEMPTS else f"again after {retry_at:%H:%M:%S}",
+            error,
+        )
+        return False
+    sent_at = timezone.now()
+    OutboxEmail.objects.filter(pk=row.pk).update(sent_at=sent_at, last_error="", updated_at=sent_at)
+    row.sent_at = sent_at
+    logger.info("sent %s to %s", row.template, row.to)
+    try:
+        email_sent.send(sender=OutboxEmail, email=row)
+    except Exception:
+        logger.exception("after sending %s", row.pk)
+    return True
 
-    transaction.on_commit(send)
+
+def email_outbox_send_due(*, now: datetime | None = None, limit: int = 200) -> dict[str, int]:
+    """Send every outbox email whose (re)try is due. Returns {"sent": n, "failed": n}."""
+    due = OutboxEmail.objects.filter(
+        sent_at__isnull=True,
+        next_attempt_at__lte=now or timezone.now(),
+        attempts__lt=MAX_ATTEMPTS,
+    ).order_by("next_attempt_at")[:limit]
+    counts = {"sent": 0, "failed": 0}
+    for email_id, attempts in list(due.values_list("pk", "attempts")):
+        if email_outbox_try(email_id=email_id, seen_attempts=attempts):
+            counts["sent"] += 1
+        elif OutboxEmail.objects.filter(pk=email_id, sent_at__isnull=True).exists():
+            counts["failed"] += 1
+    return counts

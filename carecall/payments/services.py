@@ -25,13 +25,14 @@ from django.utils.translation import gettext as _
 from carecall.accounts.models import User
 from carecall.audit.models import AuditAction
 from carecall.audit.services import audit_record
-from carecall.calls.events import broadcast_on_commit, call_group
+from carecall.calls.events import broadcast_on_commit, participant_group
 from carecall.calls.models import Participant, ParticipantKind, Visit, VisitStatus
 from carecall.clinic_apps.models import AppKey
 from carecall.clinic_apps.selectors import clinic_app_is_enabled
 from carecall.core.currencies import CURRENCIES, amount_format, amount_parse
 from carecall.core.errors import ServiceError
-from carecall.notifications.services import email_send
+from carecall.notifications.models import OutboxEmail
+from carecall.notifications.services import email_outbox_send_due, email_send
 from carecall.orgs.access import MANAGERS, clinic_for_user
 from carecall.orgs.models import Clinic
 from carecall.payments.gateway import Intent, PaymentGatewayError, get_gateway
@@ -254,7 +255,12 @@ def connection_forget_account(*, account_id: str, event_created: int | None = No
 
 
 def announce(pr: PaymentRequest) -> None:
-    broadcast_on_commit(call_group(pr.visit_id), PaymentOut(request=payment_info(pr)))
+    """Tell the call's clinicians and the payer (only them: amount, description and card are
+    nobody else's business, not even another guest's) about a new or changed request."""
+    message = PaymentOut(request=payment_info(pr))
+    staff = Participant.objects.filter(visit_id=pr.visit_id, kind=ParticipantKind.CLINICIAN)
+    for participant_id in {pr.payer_id, *staff.values_list("pk", flat=True)}:
+        broadcast_on_commit(participant_group(participant_id), message)
 
 
 def _new_reference() -> str:
@@ -324,55 +330,83 @@ def payment_request_create(
     else:
         payer = payers.get(kind=ParticipantKind.PATIENT)
     now = timezone.now()
-    with transaction.atomic():
-        pr = PaymentRequest(
-            visit=visit,
-            clinic=clinic,
-            payer=payer,
-            requested_by=actor,
-            stripe_account_id=connection.account_id,
-            amount=amount,
-            currency=currency,
-            description=description,
-            expires_at=now + timedelta(days=settings.PAYMENT_LINK_DAYS),
-        )
-        for _attempt in range(5):
-            pr.reference = _new_reference()
+    pr = PaymentRequest(  # its id (a uuid) is made here: it is the Stripe idempotency key
+        visit=visit,
+        clinic=clinic,
+        payer=payer,
+        requested_by=actor,
+        stripe_account_id=connection.account_id,
+        amount=amount,
+        currency=currency,
+        description=description,
+        expires_at=now + timedelta(days=settings.PAYMENT_LINK_DAYS),
+        reference=_free_reference(),
+    )
+    # Stripe first, outside any transaction, so a slow Stripe holds no database lock (SQLite
+    # has a single writer). If Stripe refuses, cannot be reached or times out, nothing has been
+    # written: the clinician is told to try again. The key (the request's id) makes the SDK's
+    # retries return the same intent; an intent whose request then fails to save is cancelled.
+    intent = get_gateway().intent_create(
+        account_id=connection.account_id,
+        amount=amount,
+        currency=currency,
+        description=description,
+        metadata={
+            "payment_request": str(pr.pk),
+            "clinic": str(clinic.pk),
+            "visit": str(visit.pk),
+            "reference": pr.reference,
+        },
+        statement_descriptor_suffix=_descriptor_suffix(clinic),
+        idempotency_key=str(pr.pk),
+    )
+    pr.payment_intent_id = intent.id
+    pr.client_secret = intent.client_secret
+    try:
+        for attempt in range(5):
+            if attempt:
+                pr.reference = _new_reference()  # taken since _free_reference looked
             try:
                 with transaction.atomic():
                     pr.save(force_insert=True)
+                    audit_record(
+                        action=AuditAction.PAYMENT_REQUESTED,
+                        actor=actor,
+                        clinic=clinic,
+                        target=f"payment:{pr.pk}",
+                        summary=f"Requested {amount_format(amount, currency)} from "
+                        f"{payer.display_name}: {description} ({pr.reference})",
+                    )
+                    announce(pr)
                 break
             except IntegrityError:
-                continue
-        # Inside the transaction: if Stripe refuses or cannot be reached, the request is rolled
-        # back and nothing is left half-made. The key makes a retried call return the same intent.
-        intent = get_gateway().intent_create(
-            account_id=connection.account_id,
-            amount=amount,
-            currency=currency,
-            description=description,
-            metadata={
-                "payment_request": str(pr.pk),
-                "clinic": str(clinic.pk),
-                "visit": str(visit.pk),
-                "reference": pr.reference,
-            },
-            statement_descriptor_suffix=_descriptor_suffix(clinic),
-            idempotency_key=str(pr.pk),
-        )
-        pr.payment_intent_id = intent.id
-        pr.client_secret = intent.client_secret
-        pr.save(update_fields=["payment_intent_id", "client_secret", "updated_at"])
-        audit_record(
-            action=AuditAction.PAYMENT_REQUESTED,
-            actor=actor,
-            clinic=clinic,
-            target=f"payment:{pr.pk}",
-            summary=f"Requested {amount_format(amount, currency)} from {payer.display_name}: "
-            f"{description} ({pr.reference})",
-        )
-        announce(pr)
+                if attempt == 4 or PaymentRequest.objects.filter(pk=pr.pk).exists():
+                    raise
+    except Exception:
+        _cancel_orphan_intent(pr)
+        raise
     return pr
+
+
+def _free_reference() -> str:
+    for _attempt in range(10):
+        reference = _new_reference()
+        if not PaymentRequest.objects.filter(reference=reference).exists():
+            return reference
+    return _new_reference()
+
+
+def _cancel_orphan_intent(pr: PaymentRequest) -> None:
+    """The request could not be saved after Stripe made its intent: cancel that intent (nobody
+    has its client secret, so it cannot be paid; this only tidies the clinic's dashboard)."""
+    try:
+        get_gateway().intent_cancel(
+            account_id=pr.stripe_account_id,
+            intent_id=pr.payment_intent_id or "",
+            idempotency_key=f"{pr.pk}:cancel",
+        )
+    except PaymentGatewayError as error:
+        logger.warning("could not cancel orphan intent %s: %s", pr.payment_intent_id, error)
 
 
 def _descriptor_suffix(clinic: Clinic) -> str:
@@ -575,7 +609,8 @@ def payment_request_apply_intent(
                 f"{pr.card_brand} {pr.card_last4}".strip(),
             )
             if pr.receipt_email and pr.receipt_sent_at is None:
-                pr.receipt_sent_at = timezone.now()  # after "paid", as on the timeline
+                # Into the outbox in this transaction; receipt_sent_at is set by
+                # receipt_mark_sent once the mail server has really taken it.
                 receipt_send(pr)
         elif new == PaymentStatus.FAILED:
             pr.failure_message = intent.failure_message[:300]
@@ -587,11 +622,16 @@ def payment_request_apply_intent(
     return pr
 
 
+RECEIPT_TAG = "payments.receipt:"
+
+
 def receipt_send(pr: PaymentRequest) -> None:
-    """The app's own receipt (text + HTML), sent after commit."""
+    """The app's own receipt (text + HTML), through the outbox: sent after commit, retried
+    until it goes out; `receipt_mark_sent` records when it did."""
     clinic = pr.clinic
     email_send(
         to=pr.receipt_email,
+        tag=f"{RECEIPT_TAG}{pr.pk}",
         template="payments/email/receipt",
         context={
             "pr": pr,
@@ -599,6 +639,19 @@ def receipt_send(pr: PaymentRequest) -> None:
             "info": payment_info(pr),
             "amount": amount_format(pr.amount, pr.currency),
         },
+    )
+
+
+def receipt_mark_sent(*, email: OutboxEmail, **_kwargs: Any) -> None:
+    """`email_sent` receiver: a receipt really went out; the first one is "Receipt sent"."""
+    if not email.tag.startswith(RECEIPT_TAG) or email.sent_at is None:
+        return
+    try:
+        request_id = uuid.UUID(email.tag.removeprefix(RECEIPT_TAG))
+    except ValueError:
+        return
+    PaymentRequest.objects.filter(pk=request_id, receipt_sent_at__isnull=True).update(
+        receipt_sent_at=email.sent_at
     )
 
 
@@ -643,6 +696,8 @@ def payments_reconcile(*, older_than: timedelta = timedelta(minutes=3)) -> dict[
             logger.exception("reconcile: processing Stripe event %s failed", event.event_id)
             outcome = "error"
         counts["errors"] += int(outcome.startswith("error"))
+    # Emails (receipts among them) whose after-commit try failed: retried here, with backoff.
+    counts["emails"] = email_outbox_send_due()["sent"]
     return counts
 
 

@@ -22,7 +22,7 @@ from django.urls import reverse
 
 import stripe_sandbox
 from carecall.accounts.models import User
-from carecall.calls.events import call_group
+from carecall.calls.events import participant_group
 from carecall.calls.models import Participant, ParticipantKind, Visit
 from carecall.calls.schemas import parse_outbound
 from carecall.calls.services import visit_create, visit_join
@@ -300,13 +300,20 @@ def post_webhook(client: Client, body: bytes, signature: str | None = None) -> A
 
 
 class CallListener:
-    """A channel in the call's group: receives what every browser in the call receives."""
+    """A channel in one participant's group: receives what that person's browsers receive.
 
-    def __init__(self, visit: Visit) -> None:
+    By default the call's (first) clinician, who is told about every payment request of the
+    call; `participant` listens as someone else (the payer, another guest)."""
+
+    def __init__(self, visit: Visit, participant: Participant | None = None) -> None:
+        if participant is None:
+            participant = Participant.objects.filter(
+                visit=visit, kind=ParticipantKind.CLINICIAN
+            ).earliest("created_at")
         self.layer = get_channel_layer()
         assert self.layer is not None
         self.channel = async_to_sync(self.layer.new_channel)()
-        async_to_sync(self.layer.group_add)(call_group(visit.pk), self.channel)
+        async_to_sync(self.layer.group_add)(participant_group(participant.pk), self.channel)
 
     def payments(self) -> list[PaymentOut]:
         """Every `payment` message so far, each checked against its declared schema."""

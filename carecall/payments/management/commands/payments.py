@@ -11,7 +11,10 @@ from carecall.payments.services import payments_reconcile
 
 
 class Command(BaseCommand):
-    help = "Payments maintenance. `reconcile` re-checks requests stuck unpaid with Stripe."
+    help = (
+        "Payments maintenance. `reconcile` re-checks requests stuck unpaid with Stripe and "
+        "retries emails (receipts) that could not be sent."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -32,5 +35,5 @@ class Command(BaseCommand):
             counts = payments_reconcile(older_than=timedelta(minutes=minutes))
             self.stdout.write(
                 "checked {checked}, changed {changed}, expired {expired}, errors {errors}, "
-                "refunds updated {refunds}".format(**counts)
+                "refunds updated {refunds}, emails sent {emails}".format(**counts)
             )
