@@ -194,6 +194,13 @@ def _report(request: HttpRequest, scope: Scope) -> HttpResponse:
     )
     result = _filters(request, scope, defaults)
     report = report_build(result.filters) if not result.errors else None
+    # A report is about money taken: status and text search (list filters) do not apply to it.
+    # Said on the page rather than silently dropped, so a link from the list cannot mislead.
+    not_applied = [
+        label
+        for name, label in (("status", _("status")), ("q", _("text search")))
+        if request.GET.get(name, "").strip()
+    ]
     return render(
         request,
         "payments/records/report.html",
@@ -203,6 +210,7 @@ def _report(request: HttpRequest, scope: Scope) -> HttpResponse:
             "errors": result.errors,
             "f": result.filters,
             "clinicians": _clinicians(scope),
+            "not_applied": not_applied,
         },
         status=400 if result.errors else 200,
     )

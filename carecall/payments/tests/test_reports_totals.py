@@ -13,7 +13,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from carecall.payments.models import PaymentStatus
+from carecall.payments.models import PaymentRequest, PaymentStatus
 from carecall.payments.reports import CurrencyTotals, Report, filters_parse, report_build
 from carecall.payments.tests.test_records_support import add_request, at
 from conftest import World, client_for
@@ -313,3 +313,45 @@ def test_without_a_chosen_period_the_report_covers_the_last_30_days(world: World
     assert cells["taken"] == "AUD 42.00" and cells["count"] == "1"
     today = timezone.localdate(timezone=zoneinfo.ZoneInfo(world.harbour.timezone))
     assert f'value="{(today - timedelta(days=29)).isoformat()}"' in page
+
+
+def test_the_report_says_which_filters_apply_and_when_refunds_count(world: World) -> None:
+    _harbour_week(world)
+    url = reverse("payments:clinic_report", args=[world.harbour.pk])
+    period = {"from": "2026-03-01", "to": "2026-03-31"}
+    admin = client_for(world.clinic_admin)
+
+    plain = html.unescape(admin.get(url, period).content.decode())
+    assert "status and text search apply to the payments list only" in plain
+    assert "Refunds count on the day of the payment they belong to" in plain
+    assert "report-filters-not-applied" not in plain
+
+    # status and q from a list link: not silently dropped, and not applied either.
+    response = admin.get(url, {**period, "status": "cancelled", "q": "nobody-matches-this"})
+    assert response.status_code == 200
+    page = html.unescape(response.content.decode())
+    assert "Not applied to reports: status, text search." in page
+    cells = dict(re.findall(r'<td data-col="(\w+)">([^<]*)</td>', page))
+    assert cells["taken"] == "AUD 235.50" and cells["count"] == "3"  # as without them
+
+    only_status = html.unescape(admin.get(url, {**period, "status": "paid"}).content.decode())
+    assert "Not applied to reports: status." in only_status
+
+
+def test_a_refund_made_later_counts_on_the_day_of_its_payment(world: World) -> None:
+    """Paid on 10 March, refunded on 20 March: the refund lowers 10 March's net, and a
+    report of 20 March alone shows nothing."""
+    pr = add_request(
+        clinic=world.harbour,
+        clinician=world.clinician,
+        created_at=at("2026-03-10 10:00"),
+        paid_at=at("2026-03-10 10:05"),
+    )
+    PaymentRequest.objects.filter(pk=pr.pk).update(
+        amount_refunded=2500, status=PaymentStatus.PARTIALLY_REFUNDED
+    )
+
+    assert _totals(_report(world, {"from": "2026-03-10", "to": "2026-03-10"})) == {
+        "AUD": (8500, 2500, 6000, 1, 8500)
+    }
+    assert _report(world, {"from": "2026-03-20", "to": "2026-03-20"}).totals == []
