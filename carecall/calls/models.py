@@ -94,6 +94,10 @@ class Participant(models.Model):
     left_at = models.DateTimeField(null=True, blank=True)
     # Open websocket connections; 0 means their connection is lost (or they left).
     connections = models.IntegerField(default=0)
+    # When their connections last went from 0 to 1, and from 1 to 0. Someone who joined but has
+    # not connected since is "joining", not "lost"; a patient gone long enough is abandoned.
+    connected_at = models.DateTimeField(null=True, blank=True)
+    disconnected_at = models.DateTimeField(null=True, blank=True)
     audio_on = models.BooleanField(default=True)
     video_on = models.BooleanField(default=True)
 

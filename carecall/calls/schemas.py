@@ -217,6 +217,8 @@ class ParticipantInfo:
     audio: bool
     video: bool
     connected: bool
+    # Joined but not connected yet (their page is still opening): not a lost connection.
+    joining: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from datetime import datetime, timedelta
+
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models.functions import Coalesce
 from django.urls import reverse
+from django.utils import timezone
 
 from carecall.calls.models import Participant, ParticipantKind, Visit, VisitStatus
 from carecall.calls.schemas import ParticipantInfo, WaitingVisit
@@ -22,6 +26,41 @@ def participant_info(participant: Participant) -> ParticipantInfo:
         audio=participant.audio_on,
         video=participant.video_on,
         connected=participant.connections > 0,
+        joining=participant_is_joining(participant),
+    )
+
+
+def participant_is_joining(participant: Participant) -> bool:
+    """Joined (or rejoined) and no page of theirs has connected since."""
+    if participant.connections > 0:
+        return False
+    if participant.connected_at is None:
+        return True
+    return participant.joined_at is not None and participant.connected_at < participant.joined_at
+
+
+# A patient with no connection for this long has gone (closed the tab and never came back).
+ABANDONED_AFTER = timedelta(minutes=30)
+
+
+def abandoned_visits(now: datetime | None = None) -> QuerySet[Visit]:
+    """Open visits whose patient has had no connection for ABANDONED_AFTER, with nobody else
+    connected either (a clinician still in the call keeps it)."""
+    cutoff = (now or timezone.now()) - ABANDONED_AFTER
+    stale_patient = (
+        Participant.objects.filter(
+            visit=OuterRef("pk"), kind=ParticipantKind.PATIENT, connections__lte=0
+        )
+        .annotate(last_seen=Coalesce("disconnected_at", "created_at"))
+        .filter(last_seen__lt=cutoff)
+    )
+    anyone_connected = Participant.objects.filter(
+        visit=OuterRef("pk"), connections__gt=0, left_at__isnull=True
+    )
+    return (
+        Visit.objects.exclude(status=VisitStatus.DONE)
+        .filter(Exists(stale_patient))
+        .exclude(Exists(anyone_connected))
     )
 
 
@@ -35,10 +74,12 @@ def present_participants(visit: Visit, *, exclude: Participant | None = None) ->
 
 
 def waiting_area_visits(clinic: Clinic) -> QuerySet[Visit]:
-    """Everyone in the clinic's waiting area or in a call, oldest first."""
+    """Everyone in the clinic's waiting area or in a call, oldest first (not abandoned ones,
+    even before `visits_abandon` has marked them done)."""
     return (
         Visit.objects.filter(clinic=clinic)
         .exclude(status=VisitStatus.DONE)
+        .exclude(pk__in=abandoned_visits().values("pk"))
         .prefetch_related(
             Prefetch("participants", queryset=Participant.objects.order_by("created_at"))
         )

@@ -6,7 +6,7 @@ Each change is made under a lock on the visit row and announces itself to browse
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal, cast
 
 from django.db import transaction
@@ -36,7 +36,12 @@ from carecall.calls.schemas import (
     VisitRemovedOut,
     VisitStatusOut,
 )
-from carecall.calls.selectors import participant_info, present_participants, waiting_visit_info
+from carecall.calls.selectors import (
+    abandoned_visits,
+    participant_info,
+    present_participants,
+    waiting_visit_info,
+)
 from carecall.calls.waiting_area import WaitingAreaSettings
 from carecall.core.errors import ServiceError
 from carecall.orgs.access import clinic_for_user
@@ -248,6 +253,8 @@ def participant_connection_change(*, participant: Participant, delta: int) -> in
     participant.refresh_from_db(fields=["connections"])
     now = participant.connections
     if (delta > 0 and now == 1) or (delta < 0 and now == 0):
+        stamp = "connected_at" if now else "disconnected_at"
+        Participant.objects.filter(pk=participant.pk).update(**{stamp: timezone.now()})
         # Read the visit afresh: the consumer's copy predates a leave or an end.
         visit = Visit.objects.get(pk=participant.visit_id)
         if visit.status == VisitStatus.DONE:
@@ -260,6 +267,24 @@ def participant_connection_change(*, participant: Participant, delta: int) -> in
         if participant.kind == ParticipantKind.PATIENT:
             _announce_to_waiting_area(visit)
     return now
+
+
+def visits_abandon(*, now: datetime | None = None) -> int:
+    """Mark visits whose patient left without a word (closed the tab, lost the network for good)
+    as done, so they leave the waiting area. Run periodically; returns how many it ended."""
+    ended = 0
+    for visit_id in list(abandoned_visits(now).values_list("pk", flat=True)):
+        with transaction.atomic():
+            visit = Visit.objects.select_for_update(of=("self",)).get(pk=visit_id)
+            # Checked again under the lock: the patient may have come back meanwhile.
+            if not abandoned_visits(now).filter(pk=visit_id).exists():
+                continue
+            Participant.objects.filter(visit=visit, left_at__isnull=True).update(
+                left_at=timezone.now()
+            )
+            _move(visit, VisitStatus.DONE)
+            ended += 1
+    return ended
 
 
 @transaction.atomic

@@ -56,6 +56,7 @@ async def test_a_member_of_the_clinic_who_joined_is_welcomed_as_a_clinician(
         "audio": True,
         "video": True,
         "connected": True,
+        "joining": False,
     }
     assert welcome["visit"]["id"] == str(visit.pk)
     assert welcome["visit"]["status"] == "in_call"

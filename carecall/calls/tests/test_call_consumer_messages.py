@@ -439,6 +439,7 @@ async def test_a_clinician_invites_a_guest_and_only_they_get_the_working_link(
             "audio": True,
             "video": True,
             "connected": False,
+            "joining": True,
         }
     guest = sockets.new(guest_path(token), cookie=claimed.cookie)
     assert (await guest.open())["you"]["id"] == claimed.id
@@ -493,12 +494,50 @@ async def test_the_waiting_patient_hears_a_clinician_join_and_the_call_start(
         "audio": True,
         "video": True,
         "connected": False,
+        # Their page is still opening: "Joining…", not a lost connection.
+        "joining": True,
     }
     assert await patient.receive() == {"type": "participant_joined", "participant": chris}
     status = await patient.receive()
     assert status["type"] == "visit_status"
     assert status["status"] == "in_call"
     assert {p["id"] for p in status["participants"]} == {pid, clinician_id}
+    assert [p["joining"] for p in status["participants"] if p["id"] == clinician_id] == [True]
+
+
+async def test_a_joining_clinician_is_not_lost_until_their_page_connects_and_drops(
+    world: World, sockets: Sockets
+) -> None:
+    call = await start_call(sockets, world.harbour, world.clinician)
+    # Connected: neither joining nor lost.
+    seen = {p["id"]: p for p in call.welcomes["patient"]["participants"]}
+    assert call.clinician_id not in seen  # the patient was waiting when it connected
+    again = sockets.new(patient_path(call.token))
+    welcome = await again.open()
+    (chris,) = welcome["participants"]
+    assert (chris["connected"], chris["joining"]) == (True, False)
+    await again.close()
+
+    # Their socket really closes: now (and only now) they are lost, not joining.
+    await call.clinician.close()
+    assert await call.patient.until("participant_connection") == {
+        "type": "participant_connection",
+        "id": call.clinician_id,
+        "connected": False,
+    }
+    third = sockets.new(patient_path(call.token))
+    (chris,) = (await third.open())["participants"]
+    assert (chris["connected"], chris["joining"]) == (False, False)
+    await third.close()
+
+    # They leave and Join again from the waiting area: joining again until the new page connects.
+    await db(services.participant_leave)(participant=await db(participant)(call.clinician_id))
+    await db(join)(world.clinician, call.visit)
+    joined = await call.patient.until("participant_joined")
+    assert (joined["participant"]["connected"], joined["participant"]["joining"]) == (False, True)
+    status = await call.patient.until("visit_status")
+    (chris,) = [p for p in status["participants"] if p["id"] == call.clinician_id]
+    assert chris["joining"] is True
 
 
 async def test_everyone_hears_when_the_patient_drops_and_comes_back(
