@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from carecall.core.models import TimestampedModel
+from carecall.orgs.models import Role
 
 
 def normalise_email(email: str) -> str:
@@ -90,7 +91,7 @@ class Invitation(TimestampedModel):
         "orgs.Clinic", on_delete=models.CASCADE, null=True, blank=True, related_name="invitations"
     )
     email = models.EmailField(_("email"))
-    role = models.CharField(_("role"), max_length=20)
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
     token_hash = models.CharField(max_length=64, unique=True)
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
@@ -110,9 +111,10 @@ class Invitation(TimestampedModel):
 
     @property
     def role_label(self) -> str:
-        from carecall.orgs.models import Role
-
-        return str(Role(self.role).label)
+        """The role in words; a role that is not (or no longer) known never breaks a page."""
+        if self.role in Role.values:
+            return str(Role(self.role).label)
+        return str(_("Unknown role"))
 
     @property
     def is_pending(self) -> bool:

@@ -150,6 +150,12 @@ def invitation_for_token(raw_token: str) -> Invitation:
             ),
             404,
         ) from None
+    _check_usable(invitation)
+    return invitation
+
+
+def _check_usable(invitation: Invitation) -> None:
+    """Raise an InvitationProblem unless the invitation can be accepted now."""
     if invitation.accepted_at is not None:
         raise InvitationProblem(
             _("This invitation has already been used. Sign in with the email it was sent to."), 410
@@ -163,7 +169,12 @@ def invitation_for_token(raw_token: str) -> Invitation:
         raise InvitationProblem(
             _("This invitation expired. Ask the person who invited you to send a new one."), 410
         )
-    return invitation
+    if invitation.role not in Role.values or (invitation.clinic_id is None) != (
+        invitation.role == Role.ORG_ADMIN
+    ):
+        raise InvitationProblem(
+            _("This invitation cannot be used. Ask the person who invited you for a new one."), 410
+        )
 
 
 @transaction.atomic
@@ -182,8 +193,8 @@ def invitation_accept(
         .select_related("organisation", "clinic")
         .get(pk=invitation.pk)
     )
-    if invitation.accepted_at is not None:
-        raise InvitationProblem(_("This invitation has already been used."), 410)
+    # Re-checked under the lock: it may have been used, withdrawn or expired meanwhile.
+    _check_usable(invitation)
     if user is None:
         if User.objects.filter(email=invitation.email).exists():
             raise ServiceError(_("An account with this email exists: sign in to accept."))

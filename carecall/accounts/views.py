@@ -65,7 +65,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
     context = {
         "invitation": inv,
         "place": inv.clinic or inv.organisation,
-        "role": Role(inv.role).label,
+        "role": inv.role_label,
         "form": form,
         "existing_account": existing,
         "wrong_user": user is not None and user.email != inv.email,

@@ -231,3 +231,93 @@ def test_an_invalid_email_is_refused(world: World) -> None:
             email="not an email",
             role=Role.CLINICIAN,
         )
+
+
+NEW_ACCOUNT = {
+    "full_name": "Nadia New",
+    "password": "correct horse battery",
+    "password_again": "correct horse battery",
+}
+
+
+def test_invitation_roles_are_limited_to_the_three_roles() -> None:
+    assert Invitation._meta.get_field("role").choices == Role.choices
+
+
+@pytest.mark.parametrize(
+    ("role", "clinic"),
+    [("superhero", True), ("", True), ("org_admin", True), ("clinician", False)],
+    ids=["unknown role", "empty role", "org admin of a clinic", "clinician of no clinic"],
+)
+def test_a_bad_stored_role_never_breaks_the_invitation_page_and_creates_nothing(
+    world: World, django_capture_on_commit_callbacks, role: str, clinic: bool
+) -> None:
+    link = _invite(world, django_capture_on_commit_callbacks)
+    Invitation.objects.update(role=role, clinic=world.harbour if clinic else None)
+    memberships = Membership.objects.count()
+    page = client_for(None).get(link)
+    assert page.status_code == 410
+    assert "This invitation cannot be used" in page.content.decode()
+    response = client_for(None).post(link, NEW_ACCOUNT)
+    assert response.status_code == 410
+    assert "This invitation cannot be used" in response.content.decode()
+    assert not User.objects.filter(email="new@example.test").exists()
+    assert Membership.objects.count() == memberships
+    assert Invitation.objects.get().accepted_at is None
+
+
+def test_role_label_of_an_unknown_role_says_so(world: World) -> None:
+    invitation = Invitation(email="x@example.test", role="superhero")
+    assert invitation.role_label == "Unknown role"
+    assert Invitation(email="x@example.test", role=Role.CLINICIAN).role_label == "Clinician"
+
+
+def test_pending_invitations_list_survives_a_bad_stored_role(
+    world: World, django_capture_on_commit_callbacks
+) -> None:
+    _invite(world, django_capture_on_commit_callbacks)
+    Invitation.objects.update(role="superhero")
+    page = client_for(world.clinic_admin).get(
+        reverse("orgs:clinic_members", args=[world.harbour.pk])
+    )
+    assert page.status_code == 200
+    assert "Unknown role" in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"revoked_at": "now"}, "withdrawn or replaced"),
+        ({"expires_at": "past"}, "expired"),
+        ({"accepted_at": "now"}, "already been used"),
+    ],
+    ids=["withdrawn", "expired", "used"],
+)
+def test_accepting_rechecks_the_invitation_after_locking_it(
+    world: World, django_capture_on_commit_callbacks, monkeypatch, change, message
+) -> None:
+    """Between reading the link and locking the row, the invitation may be withdrawn, expire
+    or be used; the locked row is checked again and nothing is created."""
+    from carecall.accounts import services
+
+    link = _invite(world, django_capture_on_commit_callbacks)
+    read_link = services.invitation_for_token
+
+    def read_then_change(raw_token: str) -> Invitation:
+        invitation = read_link(raw_token)
+        now = timezone.now()
+        values = {
+            key: now - timedelta(seconds=1) if value == "past" else now
+            for key, value in change.items()
+        }
+        Invitation.objects.filter(pk=invitation.pk).update(**values)
+        return invitation
+
+    monkeypatch.setattr(services, "invitation_for_token", read_then_change)
+    memberships = Membership.objects.count()
+    with pytest.raises(services.InvitationProblem, match=message):
+        services.invitation_accept(
+            raw_token=link.split("/")[-2], user=None, full_name="Nadia", password="correct horse"
+        )
+    assert not User.objects.filter(email="new@example.test").exists()
+    assert Membership.objects.count() == memberships
