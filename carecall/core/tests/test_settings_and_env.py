@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -200,9 +201,53 @@ def test_a_bad_setting_stops_the_process_naming_the_variable(
     assert message in result.stderr
 
 
+LIVE_STRIPE_KEY = re.compile(r"\b(?:sk|rk)_live_[0-9A-Za-z]{20,}")
+WEBHOOK_SECRET = re.compile(r"\bwhsec_[0-9A-Za-z_+/=]*")
+# The placeholders the code and tests use: lowercase words (whsec_carecall_tests, whsec_demo).
+PLACEHOLDER_WEBHOOK_SECRET = re.compile(r"whsec_(?:[a-z]+(?:_[a-z]+)*)?")
+PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
+
+
+def secrets_in(text: str) -> list[str]:
+    """Live Stripe keys, real-looking webhook signing secrets and private keys in `text`."""
+    found = [m.group(0) for m in LIVE_STRIPE_KEY.finditer(text)]
+    found += [
+        m.group(0)
+        for m in WEBHOOK_SECRET.finditer(text)
+        if not PLACEHOLDER_WEBHOOK_SECRET.fullmatch(m.group(0))
+    ]
+    found += [m.group(0) for m in PRIVATE_KEY.finditer(text)]
+    return found
+
+
+def test_the_secret_scanner_finds_real_looking_secrets_and_allows_placeholders() -> None:
+    live = "sk_" + "live_" + "51HxYzAbCdEfGhIjKlMnOpQrStUv"
+    restricted = "rk_" + "live_" + "51HxYzAbCdEfGhIjKlMnOpQrStUv"
+    webhook = "whsec_" + "8f3KpQ2mZx9LwR4tY7uB1nC5vD0eA6sG"
+    private = "-----BEGIN " + "RSA PRIVATE KEY-----\nMIIE..."
+    assert secrets_in(f"key = '{live}'\n{restricted}") == [live, restricted]
+    assert secrets_in(f"STRIPE_WEBHOOK_SECRET={webhook}") == [webhook]
+    assert secrets_in(private) == [private.splitlines()[0]]
+    placeholders = (
+        "whsec_carecall_tests whsec_demo whsec_abc whsec_ sk_test_carecall_demo "
+        "sk_live_abcdef123456 pk_live_x 'sk_live_…'"
+    )
+    assert secrets_in(placeholders) == []
+
+
 def test_no_secret_is_committed() -> None:
     tracked = subprocess.run(
-        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.split()
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split("\0")
+    tracked = [name for name in tracked if name]
     assert "var/secret_key" not in tracked
     assert not any(name.startswith("var/") for name in tracked)
+    leaks = {}
+    for name in tracked:
+        path = ROOT / name
+        if not path.is_file():  # deleted in the work tree, or a submodule
+            continue
+        found = secrets_in(path.read_bytes().decode("utf-8", errors="replace"))
+        if found:
+            leaks[name] = found
+    assert leaks == {}
