@@ -1,34 +1,36 @@
 """Demo history: a few weeks of payments at Northside Physio, made through stripe_sandbox.
 
 Every payment goes the real way (PaymentIntent on the connected account, confirmed with a test
-card as Stripe.js would, status read back from Stripe); only the timestamps are moved into the
-past afterwards, so that the reports have something to show on first run.
+card over HTTP as Stripe.js would, status read back from Stripe), with Django's clock set to the
+demo moment (`_DemoClock`), so visits, requests, payments, refunds and the audit trail all carry
+the same past times and the reports and timelines have something coherent to show on first run.
 """
 
 from __future__ import annotations
 
 import contextlib
 import random
+import urllib.error
 import urllib.parse
 import urllib.request
 import zoneinfo
-from datetime import date, datetime, timedelta
+from collections.abc import Iterator
+from datetime import datetime, time, timedelta
 from html.parser import HTMLParser
+from unittest import mock
 
-import stripe
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from carecall.accounts.models import User
 from carecall.calls import services as calls
-from carecall.calls.models import Participant, Visit
+from carecall.calls.models import Visit
 from carecall.clinic_apps.models import AppKey
 from carecall.clinic_apps.selectors import clinic_app_is_enabled
 from carecall.clinic_apps.services import app_request_create, app_request_decide
 from carecall.orgs.models import Clinic
 from carecall.payments import services
-from carecall.payments.models import PaymentRequest, Refund, StripeConnection
+from carecall.payments.models import PaymentRequest, PaymentStatus, StripeConnection
 from carecall.payments.refunds import refund_create
 
 NORTHSIDE_ACCOUNT = "acct_1SbxNorthside001"
@@ -115,19 +117,58 @@ def _connect(clinic: Clinic, admin: User, operator: User) -> None:
 
 
 def _pay(pr: PaymentRequest, card: str) -> None:
-    """What the patient's Stripe.js does: confirm the PaymentIntent with a card."""
-    client = stripe.StripeClient(
-        settings.STRIPE_PUBLISHABLE_KEY or "pk_test_demo",
-        base_addresses={"api": settings.STRIPE_API_BASE},
+    """What the patient's Stripe.js does: confirm the PaymentIntent with a card, over plain HTTP
+    with the publishable key, the clinic's account and the client secret (never the secret
+    key; only `stripe_gateway` speaks to Stripe with the SDK). A declined card leaves the
+    request payable, as in real life; Stripe's answer is then read back by the server."""
+    data = urllib.parse.urlencode(
+        {"payment_method": card, "client_secret": pr.client_secret}
+    ).encode()
+    confirm = urllib.request.Request(  # noqa: S310 - the demo's loopback stripe_sandbox
+        f"{settings.STRIPE_API_BASE}/v1/payment_intents/{pr.payment_intent_id}/confirm",
+        data=data,
+        method="POST",
+        headers={
+            "Authorization": f"Bearer {settings.STRIPE_PUBLISHABLE_KEY or 'pk_test_demo'}",
+            "Stripe-Account": pr.stripe_account_id,
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
     )
-    # A declined card leaves the request payable, as in real life.
-    with contextlib.suppress(stripe.CardError):
-        client.payment_intents.confirm(
-            pr.payment_intent_id or "",
-            {"payment_method": card, "client_secret": pr.client_secret},  # type: ignore[arg-type,typeddict-unknown-key,unused-ignore]
-            {"stripe_account": pr.stripe_account_id},
-        )
+    try:
+        with urllib.request.urlopen(confirm, timeout=10):  # noqa: S310
+            pass
+    except urllib.error.HTTPError as refused:
+        if refused.code != 402:  # 402: the card was declined
+            raise
     services.payment_request_reconcile(payment_request=pr)
+
+
+class _DemoClock:
+    """Django's clock, set into the past while a demo payment is made.
+
+    Everything CareCall records (visit and participant times, the request, when it was paid,
+    the audit trail, refunds) is then written once, at the demo moment, by the same services a
+    real call uses, so every page and timeline agrees. Stripe (the sandbox) keeps its own time.
+    Only `carecall demo` uses it, before the server starts.
+    """
+
+    def __init__(self) -> None:
+        self._real = timezone.now
+        self._moment: datetime | None = None
+
+    def set(self, moment: datetime) -> None:
+        self._moment = min(moment, self._real() - timedelta(minutes=1))
+
+    def now(self) -> datetime:
+        return self._moment if self._moment is not None else self._real()
+
+    def advance(self, minutes: float) -> None:
+        self._moment = self.now() + timedelta(minutes=minutes)
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[None]:
+        with mock.patch.object(timezone, "now", self.now):
+            yield
 
 
 def demo_payments_seed(*, clinic_slug: str = "northside-physio", weeks: int = 3) -> int:
@@ -138,68 +179,60 @@ def demo_payments_seed(*, clinic_slug: str = "northside-physio", weeks: int = 3)
     admin = User.objects.get(email="olivia@demo-health.test")
     operator = User.objects.get(email="operator@carecall.test")
     clinician = User.objects.get(email="nina@demo-health.test")
-    _connect(clinic, admin, operator)
     rng = random.Random(2026)
-    now = timezone.now()
-    made = 0
-    for day in range(weeks * 7, 0, -1):
-        when = now - timedelta(days=day)
-        if when.weekday() == 6:
-            continue
-        for _ in range(rng.randint(0, 3)):
-            first, last = rng.choice(PATIENTS)
-            visit, _token = calls.visit_create(
-                clinic=clinic, first_name=first, last_name=last, phone="", accepted_terms=True
+    local = zoneinfo.ZoneInfo(clinic.timezone)
+    today = timezone.now().astimezone(local).date()
+    clock = _DemoClock()
+    made: list[PaymentRequest] = []
+    with clock.running():
+        # The clinic joined (app approved, Stripe connected) the day before its history starts.
+        start = today - timedelta(days=weeks * 7 + 1)
+        clock.set(datetime.combine(start, time(9, 0), tzinfo=local))
+        _connect(clinic, admin, operator)
+        for days_ago in range(weeks * 7, 0, -1):
+            day = today - timedelta(days=days_ago)
+            if day.weekday() == 6:  # closed on Sundays
+                continue
+            hours = sorted(rng.sample(range(8, 18), rng.randint(0, 3)))
+            for hour in hours:
+                clock.set(
+                    datetime.combine(day, time(hour, rng.choice([0, 15, 30, 45])), tzinfo=local)
+                )
+                made.append(_demo_visit(clinic, clinician, rng, clock))
+        paid = [pr for pr in made if pr.status == PaymentStatus.PAID][:2]
+        for pr in paid:
+            assert pr.paid_at is not None
+            clock.set(pr.paid_at + timedelta(days=1, hours=2))  # the patient called next day
+            refund_create(
+                actor=admin,
+                payment_request=pr,
+                amount_text="20.00",
+                reason="requested_by_customer",
+                note="Session cut short",
+                form_token=f"demo-{pr.pk}",
             )
-            calls.visit_join(actor=clinician, visit=visit)
-            description, amount = rng.choice(SERVICES)
-            pr = services.payment_request_create(
-                actor=clinician, visit=visit, amount_text=amount, description=description
-            )
-            card = "pm_card_chargeDeclined" if rng.random() < 0.08 else "pm_card_visa"
-            _pay(pr, card)
-            calls.visit_end(actor=clinician, visit=visit)
-            moment = when.replace(hour=rng.randint(8, 17), minute=rng.choice([0, 15, 30, 45]))
-            _backdate(visit, pr, moment)
-            made += 1
-    for pr in PaymentRequest.objects.filter(clinic=clinic, status="paid").order_by("created_at")[
-        :2
-    ]:
-        refund_create(
-            actor=admin,
-            payment_request=pr,
-            amount_text="20.00",
-            reason="requested_by_customer",
-            note="Session cut short",
-            form_token=f"demo-{pr.pk}",
-        )
-    return made
+    return len(made)
 
 
-def _local_day(pr: PaymentRequest, moment: datetime) -> date:
-    paid = moment + timedelta(minutes=10)
-    return paid.astimezone(zoneinfo.ZoneInfo(pr.clinic.timezone)).date()
-
-
-@transaction.atomic
-def _backdate(visit: Visit, pr: PaymentRequest, moment: datetime) -> None:
-    """Move a finished demo visit into the past (its audit entries keep their true time)."""
-    later = moment + timedelta(minutes=20)
-    Visit.objects.filter(pk=visit.pk).update(
-        entered_at=moment, admitted_at=moment, status_changed_at=later, ended_at=later
+def _demo_visit(
+    clinic: Clinic, clinician: User, rng: random.Random, clock: _DemoClock
+) -> PaymentRequest:
+    """One call: the patient enters, the clinician joins, asks for a payment, it is paid (or
+    declined), the call ends."""
+    first, last = rng.choice(PATIENTS)
+    visit, _token = calls.visit_create(
+        clinic=clinic, first_name=first, last_name=last, phone="", accepted_terms=True
     )
-    Participant.objects.filter(visit=visit).update(
-        created_at=moment, joined_at=moment, left_at=later
+    clock.advance(2)
+    calls.visit_join(actor=clinician, visit=visit)
+    clock.advance(12)
+    description, amount = rng.choice(SERVICES)
+    pr = services.payment_request_create(
+        actor=clinician, visit=visit, amount_text=amount, description=description
     )
-    paid = PaymentRequest.objects.filter(pk=pr.pk, paid_at__isnull=False).exists()
-    PaymentRequest.objects.filter(pk=pr.pk).update(
-        created_at=moment,
-        updated_at=later,
-        expires_at=later + timedelta(days=7),
-        **(
-            {"paid_at": moment + timedelta(minutes=10), "paid_on": _local_day(pr, moment)}
-            if paid
-            else {}
-        ),
-    )
-    Refund.objects.filter(payment_request=pr).update(created_at=later)
+    clock.advance(2)
+    _pay(pr, "pm_card_chargeDeclined" if rng.random() < 0.08 else "pm_card_visa")
+    clock.advance(3)
+    calls.visit_end(actor=clinician, visit=Visit.objects.get(pk=visit.pk))
+    pr.refresh_from_db()
+    return pr
