@@ -153,5 +153,6 @@ def test_receipt_sent_is_recorded_when_the_receipt_went_out_not_when_paid(
     for callback in callbacks:
         callback()
     pr.refresh_from_db()
-    assert pr.receipt_sent_at is not None and pr.receipt_sent_at >= pr.paid_at  # type: ignore[operator]
+    assert pr.paid_at is not None and pr.receipt_sent_at is not None
+    assert pr.receipt_sent_at >= pr.paid_at
     assert len(mail.outbox) == 1
