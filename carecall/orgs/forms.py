@@ -17,6 +17,22 @@ class ClinicForm(forms.Form):
     currency = forms.ChoiceField(label=_("Currency"), choices=CURRENCY_CHOICES, initial="AUD")
 
 
+class ClinicPaymentSettingsForm(forms.Form):
+    """On the clinic's settings page; checked by `clinic_payment_settings_update`."""
+
+    payment_max_amount = forms.CharField(
+        label=_("Largest payment a clinician may request"),
+        max_length=20,
+        help_text=_("In the clinic's currency, for example 2500.00."),
+    )
+    contact_email = forms.EmailField(
+        label=_("Contact email on receipts"), required=False, max_length=254
+    )
+    contact_phone = forms.CharField(
+        label=_("Contact phone on receipts"), required=False, max_length=32
+    )
+
+
 class OrganisationForm(forms.Form):
     name = forms.CharField(label=_("Organisation name"), max_length=120)
     admin_email = forms.EmailField(

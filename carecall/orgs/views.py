@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.forms import Form
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -28,11 +28,12 @@ from carecall.orgs.access import (
 from carecall.orgs.forms import (
     ChangeRoleForm,
     ClinicForm,
+    ClinicPaymentSettingsForm,
     InviteClinicMemberForm,
     InviteOrgAdminForm,
     OrganisationForm,
 )
-from carecall.orgs.models import Role
+from carecall.orgs.models import Clinic, Role
 
 
 def _user(request: HttpRequest) -> User:
@@ -166,6 +167,8 @@ def clinic_detail(request: HttpRequest, clinic_id: int) -> HttpResponse:
 def clinic_edit(request: HttpRequest, clinic_id: int) -> HttpResponse:
     access = clinic_for_user(_user(request), clinic_id, roles=MANAGERS)
     clinic = access.clinic
+    if request.method == "POST" and request.POST.get("form") == "payment_settings":
+        return _clinic_payment_settings(request, clinic)
     initial = {"name": clinic.name, "timezone": clinic.timezone, "currency": clinic.currency}
     form = ClinicForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -179,8 +182,53 @@ def clinic_edit(request: HttpRequest, clinic_id: int) -> HttpResponse:
     return render(
         request,
         "orgs/clinic_form.html",
-        {"form": form, "organisation": clinic.organisation, "clinic": clinic},
+        {
+            "form": form,
+            "organisation": clinic.organisation,
+            "clinic": clinic,
+            "payment_form": _payment_settings_form(clinic),
+        },
         status=400 if form.is_bound else 200,
+    )
+
+
+def _payment_settings_form(clinic: Clinic, data: QueryDict | None = None) -> Form:
+    from carecall.payments.clinic_settings import payment_max_text
+
+    initial = {
+        "payment_max_amount": payment_max_text(clinic),
+        "contact_email": clinic.contact_email,
+        "contact_phone": clinic.contact_phone,
+    }
+    return ClinicPaymentSettingsForm(data, initial=initial, prefix="pay")
+
+
+def _clinic_payment_settings(request: HttpRequest, clinic: Clinic) -> HttpResponse:
+    """The payment settings part of the clinic's settings page (its own form and Save)."""
+    from carecall.payments.clinic_settings import clinic_payment_settings_update
+
+    payment_form = _payment_settings_form(clinic, request.POST)
+    if payment_form.is_valid():
+        try:
+            clinic_payment_settings_update(
+                actor=_user(request), clinic=clinic, **payment_form.cleaned_data
+            )
+        except ServiceError as error:
+            _form_error(payment_form, error)
+        else:
+            messages.success(request, _("Payment settings saved."))
+            return redirect("orgs:clinic_edit", clinic_id=clinic.pk)
+    initial = {"name": clinic.name, "timezone": clinic.timezone, "currency": clinic.currency}
+    return render(
+        request,
+        "orgs/clinic_form.html",
+        {
+            "form": ClinicForm(initial=initial),
+            "organisation": clinic.organisation,
+            "clinic": clinic,
+            "payment_form": payment_form,
+        },
+        status=400,
     )
 
 
