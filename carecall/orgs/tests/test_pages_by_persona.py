@@ -93,6 +93,36 @@ def test_unknown_or_malformed_ids_are_404_never_500(world: World, url: str) -> N
     assert response.status_code == 404
 
 
+BIG = "99999999999999999999"  # more than a 64-bit integer holds
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("get", f"/clinics/{BIG}/"),
+        ("get", f"/clinics/{BIG}/edit/"),
+        ("get", f"/clinics/{BIG}/members/"),
+        ("post", f"/clinics/{BIG}/members/invite/"),
+        ("get", f"/clinics/{{harbour}}/members/{BIG}/remove/"),
+        ("post", f"/clinics/{{harbour}}/members/{BIG}/role/"),
+        ("post", f"/clinics/{BIG}/members/{BIG}/remove/"),
+        ("post", f"/clinics/{BIG}/members/1/role/"),
+        ("get", f"/orgs/{BIG}/"),
+        ("get", f"/orgs/{BIG}/clinics/new/"),
+        ("post", f"/orgs/{BIG}/invite/"),
+        ("get", f"/orgs/{{org}}/admins/{BIG}/remove/"),
+        ("post", f"/invitations/{BIG}/withdraw/"),
+        ("get", f"/clinics/{'9' * 400}/"),
+    ],
+)
+def test_an_overflowing_id_in_a_url_is_404_not_500(world: World, method: str, url: str) -> None:
+    client = client_for(world.org_admin)
+    client.raise_request_exception = False
+    url = url.format(harbour=world.harbour.pk, org=world.organisation.pk)
+    response = getattr(client, method)(url)
+    assert response.status_code == 404
+
+
 def test_a_clinic_admin_cannot_reach_a_member_of_another_clinic(world: World) -> None:
     """The membership id of Northside's clinician under Harbour's URL does not exist for Harbour."""
     northside_member = world.membership(world.other_clinician, world.northside)
