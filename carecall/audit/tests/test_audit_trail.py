@@ -198,3 +198,25 @@ def test_deleting_a_person_keeps_their_entries_and_the_name_they_acted_under(
     assert entry.actor is None
     assert entry.actor_label == "Hannah Brooks <hannah@example.test>"
     assert entry.summary == "Refund of AUD 20.00 on CC-OURS01"
+
+
+def test_a_payments_timeline_is_read_through_the_target_index(world: World) -> None:
+    """The detail page asks for one target's entries in order; with hundreds of thousands of
+    entries that must be an index search, not a scan of the whole trail."""
+    from django.db import connection
+
+    _seed(world)
+    timeline = AuditEntry.objects.filter(target="payment:ours").order_by("at", "id")
+    plan = timeline.explain()
+
+    if connection.vendor == "sqlite":
+        assert "audit_target_at_idx" in plan, plan
+        assert "SCAN audit_auditentry" not in plan
+    index_names = {
+        name
+        for name, info in connection.introspection.get_constraints(
+            connection.cursor(), AuditEntry._meta.db_table
+        ).items()
+        if info["index"] and info["columns"] == ["target", "at"]
+    }
+    assert index_names == {"audit_target_at_idx"}
