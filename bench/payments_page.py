@@ -203,7 +203,7 @@ def seed(rows: int) -> Seeded:
                 # What the services write on the audit trail, so the detail page's timeline
                 # reads its few rows among all of them.
                 clinician = pr.requested_by
-                moments = [
+                moments: list[tuple[datetime, str, str, Any, str]] = [
                     (
                         pr.created_at,
                         AuditAction.PAYMENT_REQUESTED,
@@ -216,7 +216,7 @@ def seed(rows: int) -> Seeded:
                     moments.append(
                         (pr.paid_at, AuditAction.PAYMENT_PAID, "Stripe", None, "Paid, visa 4242")
                     )
-                if pr.amount_refunded:
+                if pr.amount_refunded and pr.paid_at:
                     moments.append(
                         (
                             pr.paid_at + timedelta(days=1),
@@ -227,12 +227,12 @@ def seed(rows: int) -> Seeded:
                         )
                     )
                 elif pr.status in ("cancelled", "expired"):
-                    action = (
+                    ended = (
                         AuditAction.PAYMENT_CANCELLED
                         if pr.status == "cancelled"
                         else AuditAction.PAYMENT_EXPIRED
                     )
-                    moments.append((pr.expires_at, action, "CareCall", None, pr.status))
+                    moments.append((pr.expires_at, ended, "CareCall", None, pr.status))
                 for when, action, label, actor, summary in moments:
                     entries.append(
                         AuditEntry(
