@@ -4,16 +4,21 @@ is left half-made, and a retried create never makes a second PaymentIntent."""
 from __future__ import annotations
 
 import random
+import time
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 import stripe_sandbox
+from carecall.audit.models import AuditAction, AuditEntry
+from carecall.payments import services
 from carecall.payments.models import PaymentRequest, PaymentStatus
 from carecall.payments.tests.helpers import (
     HARBOUR,
     Call,
+    CallListener,
     intent_at_stripe,
     intents_at_stripe,
     pay_at_stripe,
@@ -138,3 +143,96 @@ def test_stripe_down_when_cancelling_gives_try_again_and_keeps_the_request_open(
     assert pr.status == PaymentStatus.REQUESTED
     sandbox.clear_faults()
     assert intent_at_stripe(sandbox, pr)["status"] == "requires_payment_method"
+
+
+# ----------------------------------------------------------------------------- a slow Stripe
+
+SLOW_MS = 2500  # the sandbox's added latency: longer than the timeout below
+
+
+def test_a_stripe_slower_than_the_timeout_gives_try_again_and_leaves_nothing_half_made(
+    connected: World,
+    call: Call,
+    sandbox: stripe_sandbox.SandboxServer,
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    settings.STRIPE_TIMEOUT_SECONDS = 1
+    listener = CallListener(call.visit)
+    sandbox.configure_faults(api_latency_ms=SLOW_MS)
+
+    started = time.monotonic()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _create(connected, call)
+    waited = time.monotonic() - started
+
+    assert response.status_code == 503
+    assert response.json() == {"error": TRY_AGAIN}
+    assert waited < SLOW_MS / 1000  # the timeout answered, not Stripe
+    assert not PaymentRequest.objects.exists()
+    assert not AuditEntry.objects.filter(action=AuditAction.PAYMENT_REQUESTED).exists()
+    assert listener.payments() == []
+    # The slow call may still make its intent at Stripe once it gets there; nobody has its
+    # client secret and nothing is charged.
+    time.sleep(SLOW_MS / 1000 + 0.5)
+    sandbox.clear_faults()
+    assert all(
+        i["status"] == "requires_payment_method" for i in intents_at_stripe(sandbox, HARBOUR)
+    )
+
+    # Stripe is quick again: the clinician's next try makes exactly one request.
+    with django_capture_on_commit_callbacks(execute=True):
+        again = _create(connected, call)
+    assert again.status_code == 201, again.content
+    (pr,) = PaymentRequest.objects.all()
+    assert intent_at_stripe(sandbox, pr)["client_secret"] == pr.client_secret
+    assert [m.request.id for m in listener.payments()] == [str(pr.pk)]
+
+
+def test_a_stripe_slower_than_the_timeout_when_the_payer_completes_gives_try_again(
+    connected: World,
+    call: Call,
+    sandbox: stripe_sandbox.SandboxServer,
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        pr = request_payment(connected, call)
+    pay_at_stripe(sandbox, pr)
+    settings.STRIPE_TIMEOUT_SECONDS = 1
+    sandbox.configure_faults(api_latency_ms=SLOW_MS)
+
+    slow = post_json(Client(), call.payer_url(pr, "complete"), {})
+
+    assert slow.status_code == 503
+    assert slow.json() == {"error": TRY_AGAIN}
+    pr.refresh_from_db()
+    assert pr.status == PaymentStatus.REQUESTED
+    sandbox.clear_faults()
+    with django_capture_on_commit_callbacks(execute=True):
+        back = post_json(Client(), call.payer_url(pr, "complete"), {})
+    assert back.json()["request"]["status"] == "paid"
+
+
+def test_no_database_transaction_is_held_open_while_stripe_makes_the_intent(
+    connected: World, call: Call, sandbox: stripe_sandbox.SandboxServer, monkeypatch: Any
+) -> None:
+    """A slow Stripe must not keep a write lock (SQLite has one writer for every clinic)."""
+    real = services.get_gateway()
+    depth_at_call: list[int] = []
+
+    class Watching:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        def intent_create(self, **kwargs: Any) -> Any:
+            depth_at_call.append(len(connection.atomic_blocks))
+            return real.intent_create(**kwargs)
+
+    monkeypatch.setattr(services, "get_gateway", Watching)
+    depth_before = len(connection.atomic_blocks)  # the test's own transaction
+
+    pr = request_payment(connected, call)
+
+    assert depth_at_call == [depth_before]
+    assert pr.payment_intent_id and PaymentRequest.objects.filter(pk=pr.pk).exists()
