@@ -144,7 +144,7 @@ class StripeGateway:
 
     def account_retrieve(self, *, account_id: str) -> ConnectedAccount:
         try:
-            account = _plain(_client().accounts.retrieve(account_id))
+            account = _plain(_client().v1.accounts.retrieve(account_id))
         except stripe.StripeError as error:
             raise _translate(error) from error
         profile = account.get("business_profile") or {}
@@ -181,7 +181,7 @@ class StripeGateway:
         if statement_descriptor_suffix:
             params["statement_descriptor_suffix"] = statement_descriptor_suffix
         try:
-            pi = _client().payment_intents.create(
+            pi = _client().v1.payment_intents.create(
                 params,  # type: ignore[arg-type]
                 {"stripe_account": account_id, "idempotency_key": idempotency_key},
             )
@@ -191,7 +191,7 @@ class StripeGateway:
 
     def intent_retrieve(self, *, account_id: str, intent_id: str) -> Intent:
         try:
-            pi = _client().payment_intents.retrieve(
+            pi = _client().v1.payment_intents.retrieve(
                 intent_id, {"expand": ["latest_charge"]}, {"stripe_account": account_id}
             )
         except stripe.StripeError as error:
@@ -202,7 +202,7 @@ class StripeGateway:
         self, *, account_id: str, intent_id: str, email: str, idempotency_key: str
     ) -> Intent:
         try:
-            pi = _client().payment_intents.update(
+            pi = _client().v1.payment_intents.update(
                 intent_id,
                 # Stripe emails its own receipt (live mode) when receipt_email is set.
                 {"receipt_email": email}
@@ -216,7 +216,7 @@ class StripeGateway:
 
     def intent_cancel(self, *, account_id: str, intent_id: str, idempotency_key: str) -> Intent:
         try:
-            pi = _client().payment_intents.cancel(
+            pi = _client().v1.payment_intents.cancel(
                 intent_id,
                 {"cancellation_reason": "requested_by_customer"},
                 {"stripe_account": account_id, "idempotency_key": idempotency_key},
@@ -229,7 +229,7 @@ class StripeGateway:
         self, *, account_id: str, intent_id: str, amount: int, reason: str, idempotency_key: str
     ) -> RefundResult:
         try:
-            refund = _client().refunds.create(
+            refund = _client().v1.refunds.create(
                 {"payment_intent": intent_id, "amount": amount, "reason": reason},  # type: ignore[typeddict-item,unused-ignore]
                 {"stripe_account": account_id, "idempotency_key": idempotency_key},
             )
@@ -239,7 +239,9 @@ class StripeGateway:
 
     def refund_retrieve(self, *, account_id: str, refund_id: str) -> RefundResult:
         try:
-            refund = _client().refunds.retrieve(refund_id, options={"stripe_account": account_id})
+            refund = _client().v1.refunds.retrieve(
+                refund_id, options={"stripe_account": account_id}
+            )
         except stripe.StripeError as error:
             raise _translate(error) from error
         return _refund(refund)
