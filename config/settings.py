@@ -178,6 +178,9 @@ EMAIL_HOST_PASSWORD = _email.password
 EMAIL_USE_TLS = _email.use_tls
 EMAIL_USE_SSL = _email.use_ssl
 EMAIL_FILE_PATH = _email.file_path
+# Sends run after commit inside a person's request; a hanging mail server must not hold it long
+# (a failed send stays in the outbox and is retried).
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT_SECONDS", 10, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CareCall <no-reply@carecall.test>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -273,7 +276,7 @@ STRIPE_API_BASE = env_url("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/
 STRIPE_CONNECT_BASE = env_url("STRIPE_CONNECT_BASE", "https://connect.stripe.com").rstrip("/")
 STRIPE_JS_URL = env_url("STRIPE_JS_URL", "https://js.stripe.com/v3/")
 STRIPE_DASHBOARD_URL = env_url("STRIPE_DASHBOARD_URL", "https://dashboard.stripe.com").rstrip("/")
-STRIPE_TIMEOUT_SECONDS = env_int("STRIPE_TIMEOUT_SECONDS", 20, minimum=1)
+STRIPE_TIMEOUT_SECONDS = env_int("STRIPE_TIMEOUT_SECONDS", 10, minimum=1)
 STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2, minimum=0, maximum=5)
 for _name, _value, _prefix in [
     ("STRIPE_SECRET_KEY", STRIPE_SECRET_KEY, ("sk_", "rk_")),
