@@ -171,6 +171,7 @@ def test_django_admin_is_for_operators_only(world: World) -> None:
         "admin:orgs_clinic_changelist",
         "admin:orgs_membership_changelist",
         "admin:audit_auditentry_changelist",
+        "admin:notifications_outboxemail_changelist",
     ):
         assert reverse(changelist) in html, changelist
         assert operator.get(reverse(changelist)).status_code == 200, changelist
@@ -178,6 +179,7 @@ def test_django_admin_is_for_operators_only(world: World) -> None:
     assert operator.get(clinic_url).status_code == 200
     # Read-only admins stay read-only for operators.
     assert operator.get(reverse("admin:audit_auditentry_add")).status_code == 403
+    assert operator.get(reverse("admin:notifications_outboxemail_add")).status_code == 403
     response = client_for(world.org_admin).get(reverse("admin:index"))
     assert response.status_code == 302 and "login" in response["Location"]
     world.operator.is_active = False
