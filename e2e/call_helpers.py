@@ -64,3 +64,63 @@ def wait_for_video(page: Page, *, more_than: int = 0, timeout: float = 15) -> in
             return frames
         page.wait_for_timeout(200)
     raise AssertionError(f"no remote video decoded (frames={frames})")
+
+
+AUDIO_RECEIVED = """async () => {
+  if (!window.carecallCall) return [0, 0];
+  let samples = 0, energy = 0;
+  for (const peer of window.carecallCall.peers.values()) {
+    const stats = await peer.pc.getStats();
+    stats.forEach((r) => {
+      if (r.type === "inbound-rtp" && r.kind === "audio") {
+        samples += r.totalSamplesReceived || 0;
+        energy += r.totalAudioEnergy || 0;
+      }
+    });
+  }
+  return [samples, energy];
+}"""
+
+
+def wait_for_audio(page: Page, *, more_than: int = 0, timeout: float = 15) -> int:
+    """Audio samples received from every remote peer, once they exceed `more_than` and carry
+    sound (Chromium's fake microphone beeps: the energy is above zero)."""
+    deadline = time.monotonic() + timeout
+    samples, energy = 0, 0.0
+    while time.monotonic() < deadline:
+        samples, energy = page.evaluate(AUDIO_RECEIVED)
+        if samples > more_than and energy > 0:
+            return int(samples)
+        page.wait_for_timeout(200)
+    raise AssertionError(f"no remote audio heard (samples={samples}, energy={energy})")
+
+
+# Records every text a tile's status line shows, as "<name>: <text>", from now on.
+RECORD_TILE_FLAGS = """() => {
+  window.tileFlags = [];
+  const record = () => {
+    for (const flags of document.querySelectorAll("[data-tile] [data-flags]")) {
+      const name = flags.closest("[data-tile]").querySelector(".tile-name").textContent;
+      const line = `${name}: ${flags.textContent}`;
+      if (!window.tileFlags.includes(line)) window.tileFlags.push(line);
+    }
+  };
+  new MutationObserver(record).observe(document.body, { subtree: true, childList: true, characterData: true });
+}"""
+
+
+def record_tile_flags(page: Page) -> None:
+    page.evaluate(RECORD_TILE_FLAGS)
+
+
+def tile_flags(page: Page) -> list[str]:
+    flags: list[str] = page.evaluate("() => window.tileFlags")
+    return flags
+
+
+def until(page: Page, predicate: str, timeout: float = 15) -> None:
+    """Poll a page function (wait_for_function would need eval, which our CSP forbids)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(predicate):
+        assert time.monotonic() < deadline, f"never true: {predicate}"
+        page.wait_for_timeout(100)

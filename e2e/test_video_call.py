@@ -1,4 +1,5 @@
-"""A patient and a clinician in two browsers: waiting area, join, video both ways, controls."""
+"""A patient and a clinician in two browsers: waiting area, join, video and audio both ways,
+controls (mute, camera off, switching camera, hold, leave, end)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ import re
 from playwright.sync_api import Browser, expect
 
 from carecall.orgs.demo import CLINICIAN, demo_seed
-from e2e.call_helpers import media_context, patient_enters, sign_in, wait_for_video
+from e2e.call_helpers import (
+    media_context,
+    patient_enters,
+    record_tile_flags,
+    sign_in,
+    tile_flags,
+    wait_for_audio,
+    wait_for_video,
+)
 from testsupport.browser import screenshot_path
 
 
@@ -30,6 +39,7 @@ def test_patient_waits_clinician_joins_and_both_see_each_other(
     row = doctor.get_by_role("row", name=re.compile("Pat Jones"))
     expect(row).to_contain_text("Waiting")
     doctor.screenshot(path=screenshot_path("waiting-area"), full_page=True)
+    record_tile_flags(patient)
     row.get_by_role("button", name="Join Pat Jones").click()
 
     expect(doctor).to_have_url(re.compile(r"/call/$"))
@@ -41,10 +51,36 @@ def test_patient_waits_clinician_joins_and_both_see_each_other(
     assert wait_for_video(patient, more_than=patient_frames + 10) > patient_frames
     doctor.screenshot(path=screenshot_path("call-clinician"), full_page=True)
     patient.screenshot(path=screenshot_path("call-patient"), full_page=True)
+    # While the clinician's page was opening the patient saw them joining, never "lost".
+    seen = tile_flags(patient)
+    assert "Dr Chris Lee: Joining…" in seen, seen
+    assert not [line for line in seen if "Connection lost" in line], seen
+
+    # ...and hear each other: audio samples with sound in them keep arriving on both sides.
+    doctor_audio, patient_audio = wait_for_audio(doctor), wait_for_audio(patient)
+    assert wait_for_audio(doctor, more_than=doctor_audio) > doctor_audio
+    assert wait_for_audio(patient, more_than=patient_audio) > patient_audio
+
+    # Camera off shows on the other side, and on again.
+    patient_tile = doctor.locator("[data-tile]").filter(has_text="Pat Jones")
+    patient.get_by_role("button", name="Turn camera off").click()
+    expect(patient_tile).to_contain_text("Camera off")
+    expect(patient.get_by_role("status").filter(has_text="Camera off.")).to_be_attached()
+    patient.get_by_role("button", name="Turn camera on").click()
+    expect(patient_tile).not_to_contain_text("Camera off")
+
+    # Switching camera (another of Chromium's fake cameras) keeps the video flowing.
+    camera = patient.get_by_label("Camera", exact=True)
+    expect(camera.locator("option")).to_have_count(3)
+    camera.select_option(label="fake_device_2")
+    expect(patient.get_by_role("status").filter(has_text="Device switched.")).to_be_attached()
+    sending = "() => window.carecallCall.stream.getVideoTracks()[0].label"
+    assert patient.evaluate(sending) == "fake_device_2"
+    frames = wait_for_video(doctor)
+    assert wait_for_video(doctor, more_than=frames + 10) > frames
 
     # Mute shows on the other side.
     patient.get_by_role("button", name="Mute").click()
-    patient_tile = doctor.locator("[data-tile]").filter(has_text="Pat Jones")
     expect(patient_tile).to_contain_text("Muted")
     patient.get_by_role("button", name="Unmute").click()
     expect(patient_tile).not_to_contain_text("Muted")

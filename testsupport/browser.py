@@ -13,9 +13,11 @@ from testsupport.services import require_executable
 CHROMIUM = "/usr/bin/chromium"
 
 # This machine has no network: without the background-networking flags Chromium's own
-# connections fail; the fake-media flags give every page a camera and a microphone.
+# connections fail; the fake-media flags give every page three fake cameras and microphones.
+# fake_device_0 is the default; fake_device_1 is a depth camera (Y16) whose frames WebRTC
+# cannot encode; fake_device_2 (MJPEG) is the one to switch to.
 CHROMIUM_ARGS = [
-    "--use-fake-device-for-media-stream",
+    "--use-fake-device-for-media-stream=device-count=3",
     "--use-fake-ui-for-media-stream",
     "--no-sandbox",
     "--disable-gpu",

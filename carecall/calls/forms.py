@@ -75,4 +75,4 @@ class WaitingAreaSettingsForm(forms.Form):
             )
 
     def day_fields(self) -> list[tuple[str, forms.BoundField, forms.BoundField]]:
-        return [(name, self[f"opens_{day}"], self[f"closes_{day}"]) for day, name in WEEKDAYS]
+        return [(str(name), self[f"opens_{day}"], self[f"closes_{day}"]) for day, name in WEEKDAYS]

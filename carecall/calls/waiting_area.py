@@ -12,14 +12,17 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, time
 
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from carecall.core.errors import ServiceError
 from carecall.orgs.models import Clinic
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-DEFAULT_MESSAGE = "Please wait. A clinician will join you shortly."
-DEFAULT_TERMS = (
+# Lazy: translated for whoever reads them, until the clinic saves its own text.
+DEFAULT_MESSAGE: Promise = gettext_lazy("Please wait. A clinician will join you shortly.")
+DEFAULT_TERMS: Promise = gettext_lazy(
     "This video consultation is private and is not recorded. Your details are used only by "
     "the clinic for this consultation."
 )
@@ -35,8 +38,8 @@ class OpeningHours:
 @dataclass(frozen=True)
 class WaitingAreaSettings:
     is_on: bool = True
-    message: str = DEFAULT_MESSAGE
-    terms: str = DEFAULT_TERMS
+    message: str = field(default_factory=lambda: str(DEFAULT_MESSAGE))
+    terms: str = field(default_factory=lambda: str(DEFAULT_TERMS))
     require_first_name: bool = True
     require_last_name: bool = True
     require_phone: bool = False
@@ -89,12 +92,12 @@ class WaitingAreaSettings:
         )
 
 
-WEEKDAYS = [
-    (0, "Monday"),
-    (1, "Tuesday"),
-    (2, "Wednesday"),
-    (3, "Thursday"),
-    (4, "Friday"),
-    (5, "Saturday"),
-    (6, "Sunday"),
+WEEKDAYS: list[tuple[int, Promise]] = [
+    (0, gettext_lazy("Monday")),
+    (1, gettext_lazy("Tuesday")),
+    (2, gettext_lazy("Wednesday")),
+    (3, gettext_lazy("Thursday")),
+    (4, gettext_lazy("Friday")),
+    (5, gettext_lazy("Saturday")),
+    (6, gettext_lazy("Sunday")),
 ]

@@ -4,8 +4,8 @@
 // offers to everyone already there. Glare is settled by "perfect negotiation": the peer with
 // the greater id is polite. After a dropped connection, the peer with the smaller id restarts ICE.
 
-import { t } from "../core/i18n.js";
-import { explainMediaError, fillDevicePickers, openMedia } from "./devices.js";
+import { format, gettext } from "./i18n.js";
+import { explainMediaError, fillDevicePickers, openMedia, openRememberedMedia, rememberDevices } from "./devices.js";
 
 const root = document.querySelector("[data-call]");
 const $ = (selector) => root.querySelector(selector);
@@ -24,6 +24,10 @@ const state = {
   audio: true,
   video: true,
   retry: 0,
+  reconnectTimer: null,
+  pingEvery: 25000, // ms between pings
+  pongTimeout: 10000, // no pong within this: the socket is dead even if it looks open
+  pongTimer: null,
   closedOnPurpose: false,
   callStartedAt: null,
   waitingSince: null,
@@ -65,11 +69,11 @@ function show(screen) {
 function showWaiting(onHold) {
   closeAllPeers();
   $("[data-waiting-heading]").textContent = onHold
-    ? t("You are on hold")
-    : t("You are in the waiting area");
+    ? gettext("You are on hold")
+    : gettext("You are in the waiting area");
   $("[data-waiting-preview]").srcObject = state.stream;
   show("waiting");
-  announce(onHold ? t("The clinician put you on hold. Please wait.") : t("Please wait. A clinician will join you."));
+  announce(onHold ? gettext("The clinician put you on hold. Please wait.") : gettext("Please wait. A clinician will join you."));
 }
 
 function showEnded(text) {
@@ -96,7 +100,7 @@ function tileFor(id, name, self = false) {
   if (self) video.muted = true;
   const caption = document.createElement("p");
   caption.className = "tile-name";
-  caption.textContent = self ? t("%(name)s (you)", { name }) : name;
+  caption.textContent = self ? format(gettext("%(name)s (you)"), { name }) : name;
   const flags = document.createElement("p");
   flags.className = "tile-flags";
   flags.dataset.flags = "";
@@ -105,16 +109,19 @@ function tileFor(id, name, self = false) {
   return tile;
 }
 
-function setFlags(id, { audio, video, connected, note }) {
+function setFlags(id, { audio, video, connected, joining, note }) {
   const tile = $(`[data-tile="${id}"]`);
   if (!tile) return;
   const parts = [];
-  if (connected === false) parts.push(t("Connection lost, reconnecting…"));
+  // Someone whose page has not connected yet is joining; only a socket that closed is lost.
+  const lost = connected === false && !joining;
+  if (joining && connected === false && !note) parts.push(gettext("Joining…"));
+  if (lost) parts.push(gettext("Connection lost, reconnecting…"));
   if (note) parts.push(note);
-  if (audio === false) parts.push(t("Muted"));
-  if (video === false) parts.push(t("Camera off"));
+  if (audio === false) parts.push(gettext("Muted"));
+  if (video === false) parts.push(gettext("Camera off"));
   tile.querySelector("[data-flags]").textContent = parts.join(" · ");
-  tile.classList.toggle("lost", connected === false);
+  tile.classList.toggle("lost", lost);
 }
 
 function removeTile(id) {
@@ -144,7 +151,7 @@ function createPeer(info) {
   state.peers.set(info.id, peer);
   state.stream.getTracks().forEach((track) => pc.addTrack(track, state.stream));
   const tile = tileFor(info.id, info.name);
-  setFlags(info.id, { audio: info.audio, video: info.video, note: t("Connecting…") });
+  setFlags(info.id, { audio: info.audio, video: info.video, note: gettext("Connecting…") });
   pc.onicecandidate = ({ candidate }) => {
     if (candidate) send({ type: "signal", to: info.id, candidate: candidate.toJSON() });
   };
@@ -247,6 +254,14 @@ const handlers = {
     state.me = m.you;
     state.iceServers = m.ice_servers;
     state.policy = m.ice_transport_policy;
+    // A reconnect brings fresh TURN credentials: any ICE restart from here on must use them.
+    for (const peer of state.peers.values()) {
+      try {
+        peer.pc.setConfiguration({ iceServers: state.iceServers, iceTransportPolicy: state.policy });
+      } catch (error) {
+        console.warn("could not update ICE servers", error);
+      }
+    }
     state.visitStatus = m.visit.status;
     renderApps(m.apps);
     for (const p of m.participants) state.people.set(p.id, p);
@@ -264,40 +279,42 @@ const handlers = {
     state.people.set(m.participant.id, m.participant);
     if (role === "patient" && state.visitStatus !== "in_call") return;
     tileFor(m.participant.id, m.participant.name);
-    setFlags(m.participant.id, { ...m.participant, note: t("Joining…") });
-    announce(t("%(name)s joined the call.", { name: m.participant.name }));
+    setFlags(m.participant.id, { ...m.participant });
+    announce(format(gettext("%(name)s joined the call."), { name: m.participant.name }));
   },
   participant_left(m) {
     const person = state.people.get(m.id);
     state.people.delete(m.id);
     closePeer(m.id);
     removeTile(m.id);
-    if (person) announce(t("%(name)s left the call.", { name: person.name }));
+    if (person) announce(format(gettext("%(name)s left the call."), { name: person.name }));
   },
   participant_connection(m) {
     const person = state.people.get(m.id);
-    if (person) person.connected = m.connected;
-    setFlags(m.id, { ...(person || {}), connected: m.connected });
+    if (person) Object.assign(person, { connected: m.connected, joining: false });
+    setFlags(m.id, { ...(person || {}), connected: m.connected, joining: false });
     if (m.connected) restartIfMine(m.id);
-    if (person) announce(m.connected ? t("%(name)s is back.", { name: person.name }) : t("%(name)s's connection was lost.", { name: person.name }));
+    if (person) announce(m.connected ? format(gettext("%(name)s is back."), { name: person.name }) : format(gettext("%(name)s's connection was lost."), { name: person.name }));
   },
   participant_media(m) {
     const person = state.people.get(m.id);
     if (person) Object.assign(person, { audio: m.audio, video: m.video });
-    setFlags(m.id, { audio: m.audio, video: m.video });
-    if (person) announce(t(m.audio ? "%(name)s unmuted." : "%(name)s muted.", { name: person.name }) + (m.video ? "" : " " + t("Camera off")));
+    setFlags(m.id, { ...(person || {}), audio: m.audio, video: m.video });
+    if (!person) return;
+    const said = m.audio ? gettext("%(name)s unmuted.") : gettext("%(name)s muted.");
+    announce(format(said, { name: person.name }) + (m.video ? "" : " " + gettext("Camera off")));
   },
   signal: onSignal,
   visit_status(m) {
     const previous = state.visitStatus;
     state.visitStatus = m.status;
-    if (m.status === "done") return showEnded(t("The call has ended."));
+    if (m.status === "done") return showEnded(gettext("The call has ended."));
     if (role === "patient") {
       if (m.status === "in_call") {
         state.waitingSince = null;
         closeAllPeers();
         joinMesh(m.participants);
-        announce(t("A clinician joined. You are in the call."));
+        announce(gettext("A clinician joined. You are in the call."));
       } else {
         state.waitingSince = Date.now();
         showWaiting(m.status === "on_hold");
@@ -310,17 +327,17 @@ const handlers = {
         if (person.kind === "patient") { closePeer(id); removeTile(id); }
       }
     }
-    if (previous === "on_hold" && m.status === "in_call") announce(t("The patient is back in the call."));
+    if (previous === "on_hold" && m.status === "in_call") announce(gettext("The patient is back in the call."));
   },
-  ended(m) { showEnded(t("%(name)s ended the call.", { name: m.by })); },
+  ended(m) { showEnded(format(gettext("%(name)s ended the call."), { name: m.by })); },
   guest_invite(m) {
     $("[data-invite]").hidden = false;
     $("[data-invite-url]").value = m.url;
     openApps(true);
-    announce(t("A guest link is ready to copy."));
+    announce(gettext("A guest link is ready to copy."));
   },
   error(m) { announce(m.message); },
-  pong() {},
+  pong() { window.clearTimeout(state.pongTimer); },
 };
 
 function setHoldControls(onHold) {
@@ -356,11 +373,21 @@ function openApps(open) {
 
 // ------------------------------------------------------------------ websocket
 
+function reconnectLater() {
+  state.retry += 1;
+  const delay = Math.min(10000, 500 * 2 ** Math.min(state.retry, 5));
+  announce(gettext("Connection lost. Reconnecting…"));
+  window.clearTimeout(state.reconnectTimer);
+  state.reconnectTimer = window.setTimeout(connect, delay);
+}
+
 function connect() {
+  window.clearTimeout(state.reconnectTimer);
+  if (state.closedOnPurpose) return;
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const ws = new WebSocket(`${scheme}://${location.host}${root.dataset.wsPath}`);
   state.ws = ws;
-  ws.onopen = () => { if (state.retry) announce(t("Reconnected.")); };
+  ws.onopen = () => { if (state.retry) announce(gettext("Reconnected.")); };
   ws.onmessage = (event) => {
     const message = JSON.parse(event.data);
     const handler = handlers[message.type];
@@ -369,16 +396,48 @@ function connect() {
     document.dispatchEvent(new CustomEvent("carecall:message", { detail: message }));
   };
   ws.onclose = (event) => {
-    if (state.closedOnPurpose) return;
-    if (event.code === 4409) return showEnded(t("The call has ended."));
-    if (event.code === 4403 || event.code === 4404) return showEnded(event.reason || t("You cannot join this call."));
-    state.retry += 1;
-    const delay = Math.min(10000, 500 * 2 ** Math.min(state.retry, 5));
-    announce(t("Connection lost. Reconnecting…"));
-    window.setTimeout(connect, delay);
+    window.clearTimeout(state.pongTimer);
+    if (state.closedOnPurpose || ws !== state.ws) return;
+    if (event.code === 4409) return showEnded(gettext("The call has ended."));
+    if (event.code === 4403 || event.code === 4404) return showEnded(event.reason || gettext("You cannot join this call."));
+    reconnectLater();
   };
 }
-window.setInterval(() => send({ type: "ping" }), 25000);
+
+// A socket can look open long after the network under it went away: no pong in time, give up
+// on it and open a new one.
+function ping() {
+  const ws = state.ws;
+  if (!ws || ws.readyState !== WebSocket.OPEN) return;
+  send({ type: "ping" });
+  window.clearTimeout(state.pongTimer);
+  state.pongTimer = window.setTimeout(() => {
+    if (ws !== state.ws || state.closedOnPurpose) return;
+    ws.onclose = null;
+    ws.onmessage = null;
+    ws.close(4000, "no pong");
+    reconnectLater();
+  }, state.pongTimeout);
+}
+(function pingLoop() {
+  ping();
+  window.setTimeout(pingLoop, state.pingEvery);
+})();
+
+// The network came back or changed: reconnect now instead of at the end of the back-off, check
+// an open socket with a ping, and restart ICE on broken connections.
+window.addEventListener("online", () => {
+  if (state.closedOnPurpose) return;
+  if (!state.ws || state.ws.readyState > WebSocket.OPEN) connect();
+  else ping();
+  for (const id of state.peers.keys()) restartIfMine(id);
+});
+
+state.ping = ping; // for the browser tests
+state.restartIce = (id) => { // for the browser tests: an ICE restart towards one peer
+  const peer = state.peers.get(id);
+  return peer ? offerTo(peer.info, { restart: true }) : null;
+};
 
 // ------------------------------------------------------------------ controls
 
@@ -405,7 +464,8 @@ async function switchDevice() {
       microphoneId: $("[data-microphone-select]").value,
     });
     replaceTracks(next);
-    announce(t("Device switched."));
+    rememberDevices(next);
+    announce(gettext("Device switched."));
   } catch (error) {
     announce(explainMediaError(error));
   }
@@ -415,18 +475,18 @@ const actions = {
   mute(button) {
     state.audio = !state.audio;
     state.stream.getAudioTracks().forEach((t) => { t.enabled = state.audio; });
-    button.textContent = state.audio ? t("Mute") : t("Unmute");
+    button.textContent = state.audio ? gettext("Mute") : gettext("Unmute");
     button.setAttribute("aria-pressed", String(!state.audio));
     send({ type: "media", audio: state.audio, video: state.video });
-    announce(state.audio ? t("Microphone on.") : t("Microphone muted."));
+    announce(state.audio ? gettext("Microphone on.") : gettext("Microphone muted."));
   },
   camera(button) {
     state.video = !state.video;
     state.stream.getVideoTracks().forEach((t) => { t.enabled = state.video; });
-    button.textContent = state.video ? t("Turn camera off") : t("Turn camera on");
+    button.textContent = state.video ? gettext("Turn camera off") : gettext("Turn camera on");
     button.setAttribute("aria-pressed", String(!state.video));
     send({ type: "media", audio: state.audio, video: state.video });
-    announce(state.video ? t("Camera on.") : "Camera off.");
+    announce(state.video ? gettext("Camera on.") : gettext("Camera off."));
   },
   apps() { openApps($("[data-apps]").hidden); },
   hold() { send({ type: "hold" }); },
@@ -435,8 +495,8 @@ const actions = {
   end() { send({ type: "end" }); },
   async "copy-invite"() {
     const url = $("[data-invite-url]").value;
-    try { await navigator.clipboard.writeText(url); announce(t("Link copied.")); }
-    catch { $("[data-invite-url]").select(); announce(t("Select the link and copy it.")); }
+    try { await navigator.clipboard.writeText(url); announce(gettext("Link copied.")); }
+    catch { $("[data-invite-url]").select(); announce(gettext("Select the link and copy it.")); }
   },
   leave() {
     state.closedOnPurpose = true;
@@ -448,7 +508,7 @@ const actions = {
     closeAllPeers();
     if (state.stream) state.stream.getTracks().forEach((t) => t.stop());
     if (root.dataset.leaveUrl) window.location.assign(root.dataset.leaveUrl);
-    else showEnded(t("You left the call."));
+    else showEnded(gettext("You left the call."));
   },
 };
 
@@ -461,7 +521,7 @@ $("[data-microphone-select]").addEventListener("change", switchDevice);
 
 async function start() {
   try {
-    state.stream = await openMedia();
+    state.stream = await openRememberedMedia(); // what the patient chose on the entry page
   } catch (error) {
     announce(explainMediaError(error));
     state.stream = new MediaStream(); // join without media rather than not at all

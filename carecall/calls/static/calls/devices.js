@@ -1,31 +1,79 @@
 // Camera and microphone: opening them, explaining failures, listing devices, a level meter.
 // Used by the entry page's check and by the call's device pickers.
 
-import { t } from "../core/i18n.js";
+import { format, gettext } from "./i18n.js";
+
+const REMEMBERED = "carecall.devices";
 
 export function explainMediaError(error) {
   const name = error && error.name;
+  if (name === "NoMediaDevices") {
+    return gettext("This browser offers no camera or microphone to this page. Open the link exactly as you received it (it starts with https://), in a current browser.");
+  }
   if (name === "NotAllowedError" || name === "SecurityError") {
-    return t("CareCall may not use your camera or microphone. Allow them in your browser (the icon in the address bar), then press Check again.");
+    return gettext("CareCall may not use your camera or microphone. Allow them in your browser (the icon in the address bar), then press Check again.");
   }
   if (name === "NotFoundError" || name === "OverconstrainedError") {
-    return t("No camera or microphone was found. Connect one, then press Check again.");
+    return gettext("No camera or microphone was found. Connect one, then press Check again.");
   }
   if (name === "NotReadableError") {
-    return t("Your camera or microphone is busy in another program. Close it there, then press Check again.");
+    return gettext("Your camera or microphone is busy in another program. Close it there, then press Check again.");
   }
-  return t("Your camera or microphone could not be started (%(name)s).", { name: name || "?" });
+  return format(gettext("Your camera or microphone could not be started (%(name)s)."), { name: name || "?" });
+}
+
+function mediaDevices() {
+  // Missing outside a secure context (plain http on another host) and in old browsers.
+  const devices = navigator.mediaDevices;
+  if (devices && devices.getUserMedia) return devices;
+  const error = new Error("navigator.mediaDevices is missing");
+  error.name = "NoMediaDevices";
+  throw error;
+}
+
+// The camera and microphone the patient chose, for the rest of this tab's visit.
+export function rememberedDevices() {
+  try {
+    return JSON.parse(sessionStorage.getItem(REMEMBERED) || "{}");
+  } catch {
+    return {};
+  }
+}
+
+export function rememberDevices(stream) {
+  const id = (kind) => {
+    const track = stream.getTracks().find((t) => t.kind === kind);
+    return (track && track.getSettings().deviceId) || "";
+  };
+  try {
+    sessionStorage.setItem(REMEMBERED, JSON.stringify({ cameraId: id("video"), microphoneId: id("audio") }));
+  } catch {
+    // Storage off: the default devices will do.
+  }
+}
+
+// The remembered devices when they still exist, else the defaults.
+export async function openRememberedMedia() {
+  const remembered = rememberedDevices();
+  if (remembered.cameraId || remembered.microphoneId) {
+    try {
+      return await openMedia(remembered);
+    } catch (error) {
+      if (!["OverconstrainedError", "NotFoundError", "NotReadableError"].includes(error.name)) throw error;
+    }
+  }
+  return openMedia();
 }
 
 export async function openMedia({ cameraId, microphoneId } = {}) {
-  return navigator.mediaDevices.getUserMedia({
+  return mediaDevices().getUserMedia({
     audio: microphoneId ? { deviceId: { exact: microphoneId } } : true,
     video: cameraId ? { deviceId: { exact: cameraId } } : { width: 640, height: 480 },
   });
 }
 
 export async function fillDevicePickers(cameraSelect, microphoneSelect, stream) {
-  const devices = await navigator.mediaDevices.enumerateDevices();
+  const devices = await mediaDevices().enumerateDevices();
   const current = (kind) => {
     const track = stream && stream.getTracks().find((t) => t.kind === kind);
     return track ? track.getSettings().deviceId : "";
@@ -40,14 +88,20 @@ export async function fillDevicePickers(cameraSelect, microphoneSelect, stream) 
     });
     select.disabled = select.options.length === 0;
   };
-  fill(cameraSelect, "videoinput", "video", t("Camera"));
-  fill(microphoneSelect, "audioinput", "audio", t("Microphone"));
+  fill(cameraSelect, "videoinput", "video", gettext("Camera"));
+  fill(microphoneSelect, "audioinput", "audio", gettext("Microphone"));
 }
 
 export function meterFor(stream, meter) {
   const track = stream.getAudioTracks()[0];
   if (!track || !meter) return () => {};
   const context = new AudioContext();
+  // A context made without a click may start suspended (autoplay rules): the meter would stay
+  // at zero. Resume it now, and again on the first click or key if the browser said no.
+  const resume = () => { if (context.state === "suspended") context.resume().catch(() => {}); };
+  resume();
+  document.addEventListener("click", resume, { once: true });
+  document.addEventListener("keydown", resume, { once: true });
   const analyser = context.createAnalyser();
   analyser.fftSize = 512;
   context.createMediaStreamSource(new MediaStream([track])).connect(analyser);
@@ -62,7 +116,12 @@ export function meterFor(stream, meter) {
     requestAnimationFrame(tick);
   };
   tick();
-  return () => { running = false; context.close(); };
+  return () => {
+    running = false;
+    document.removeEventListener("click", resume);
+    document.removeEventListener("keydown", resume);
+    context.close();
+  };
 }
 
 // The entry page's check: preview, level, pickers and a clear message.
@@ -77,13 +136,17 @@ function setUpCheck(root) {
   const start = async () => {
     stopMeter();
     if (stream) stream.getTracks().forEach((t) => t.stop());
-    status.textContent = t("Starting your camera and microphone…");
+    status.textContent = gettext("Starting your camera and microphone…");
     try {
-      stream = await openMedia({ cameraId: cameraSelect.value, microphoneId: microphoneSelect.value });
+      const chosen = cameraSelect.value || microphoneSelect.value
+        ? { cameraId: cameraSelect.value, microphoneId: microphoneSelect.value }
+        : null;
+      stream = chosen ? await openMedia(chosen) : await openRememberedMedia();
+      rememberDevices(stream);
       preview.srcObject = stream;
       stopMeter = meterFor(stream, meter);
       await fillDevicePickers(cameraSelect, microphoneSelect, stream);
-      status.textContent = t("Your camera and microphone work. Speak to see the level move.");
+      status.textContent = gettext("Your camera and microphone work. Speak to see the level move.");
       root.dataset.state = "ok";
     } catch (error) {
       status.textContent = explainMediaError(error);

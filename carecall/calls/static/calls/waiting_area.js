@@ -1,6 +1,6 @@
 // The clinic's waiting area, live: callers appear, change and leave without a reload.
 
-import { t } from "../core/i18n.js";
+import { format, gettext } from "./i18n.js";
 
 const root = document.querySelector("[data-waiting-area]");
 const $ = (selector) => root.querySelector(selector);
@@ -12,7 +12,7 @@ let retry = 0;
 
 function clock(ms) {
   const m = Math.max(0, Math.floor(ms / 60000));
-  return m < 60 ? t("%(m)s min", { m }) : t("%(h)s h %(m)s min", { h: Math.floor(m / 60), m: m % 60 });
+  return m < 60 ? format(gettext("%(m)s min"), { m }) : format(gettext("%(h)s h %(m)s min"), { h: Math.floor(m / 60), m: m % 60 });
 }
 
 function announce(text) {
@@ -35,9 +35,9 @@ function chime() {
 
 function notify(visit) {
   chime();
-  announce(t("New caller: %(name)s.", { name: visit.name }));
+  announce(format(gettext("New caller: %(name)s."), { name: visit.name }));
   if ("Notification" in window && Notification.permission === "granted") {
-    new Notification(t("New caller in the waiting area"), { body: visit.name, tag: visit.id });
+    new Notification(gettext("New caller in the waiting area"), { body: visit.name, tag: visit.id });
   }
 }
 
@@ -55,13 +55,13 @@ function row(visit) {
   if (!visit.connected) {
     const lost = document.createElement("span");
     lost.className = "muted";
-    lost.textContent = " " + t("(connection lost)");
+    lost.textContent = " " + gettext("(connection lost)");
     tr.children[0].append(lost);
   }
   const actions = document.createElement("td");
   const form = $("[data-join-form]").content.firstElementChild.cloneNode(true);
   form.action = visit.join_url;
-  form.querySelector("button").setAttribute("aria-label", t("Join %(name)s", { name: visit.name }));
+  form.querySelector("button").setAttribute("aria-label", format(gettext("Join %(name)s"), { name: visit.name }));
   actions.append(form);
   tr.append(actions);
   return tr;
@@ -97,7 +97,7 @@ const handlers = {
     const visit = visits.get(m.id);
     visits.delete(m.id);
     render();
-    if (visit) announce(t("%(name)s left the waiting area.", { name: visit.name }));
+    if (visit) announce(format(gettext("%(name)s left the waiting area."), { name: visit.name }));
   },
   pong() {},
 };
@@ -106,36 +106,61 @@ function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const ws = new WebSocket(`${scheme}://${location.host}${root.dataset.wsPath}`);
   const live = $("[data-live-state]");
-  ws.onopen = () => { retry = 0; live.textContent = t("Live: callers appear here as they arrive."); };
+  ws.onopen = () => { retry = 0; live.textContent = gettext("Live: callers appear here as they arrive."); };
   ws.onmessage = (event) => {
     const message = JSON.parse(event.data);
     if (handlers[message.type]) handlers[message.type](message);
   };
   ws.onclose = (event) => {
     if (event.code === 4403 || event.code === 4404) {
-      live.textContent = event.reason || t("You cannot see this waiting area.");
+      live.textContent = event.reason || gettext("You cannot see this waiting area.");
       return;
     }
     retry += 1;
-    live.textContent = t("Connection lost. Reconnecting…");
+    live.textContent = gettext("Connection lost. Reconnecting…");
     window.setTimeout(connect, Math.min(10000, 500 * 2 ** Math.min(retry, 5)));
   };
   window.setInterval(() => { if (ws.readyState === WebSocket.OPEN) ws.send('{"type":"ping"}'); }, 25000);
 }
 
-root.querySelector('[data-action="sound"]').addEventListener("click", (event) => {
-  soundOn = !soundOn;
+// The sound choice is remembered in this browser. A page that turns sound on by itself (no
+// click yet) may get a suspended AudioContext: it is resumed on the first click or key.
+const SOUND_KEY = "carecall.waitingAreaSound";
+const soundButton = root.querySelector('[data-action="sound"]');
+
+function setSound(on) {
+  soundOn = on;
   if (soundOn && !audioContext) audioContext = new AudioContext();
-  event.currentTarget.setAttribute("aria-pressed", String(soundOn));
-  event.currentTarget.textContent = soundOn ? t("Sound alerts: on") : t("Sound alerts");
+  if (audioContext && audioContext.state === "suspended") audioContext.resume().catch(() => {});
+  soundButton.setAttribute("aria-pressed", String(soundOn));
+  soundButton.textContent = soundOn ? gettext("Sound alerts: on") : gettext("Sound alerts");
+  try {
+    localStorage.setItem(SOUND_KEY, soundOn ? "on" : "off");
+  } catch {
+    // Storage off: the choice lasts for this page only.
+  }
+}
+
+soundButton.addEventListener("click", () => {
+  setSound(!soundOn);
   if (soundOn) chime();
 });
+for (const gesture of ["click", "keydown"]) {
+  document.addEventListener(gesture, () => {
+    if (audioContext && audioContext.state === "suspended") audioContext.resume().catch(() => {});
+  });
+}
+try {
+  if (localStorage.getItem(SOUND_KEY) === "on") setSound(true);
+} catch {
+  // Storage off.
+}
 const notifyButton = root.querySelector('[data-action="notify"]');
 if (!("Notification" in window) || Notification.permission === "granted") notifyButton.hidden = true;
 notifyButton.addEventListener("click", async () => {
   const answer = await Notification.requestPermission();
   notifyButton.hidden = answer === "granted";
-  announce(answer === "granted" ? t("Browser notifications are on.") : t("Browser notifications stay off."));
+  announce(answer === "granted" ? gettext("Browser notifications are on.") : gettext("Browser notifications stay off."));
 });
 
 connect();
