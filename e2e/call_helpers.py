@@ -44,8 +44,9 @@ def sign_in(page: Page, live_url: str, email: str) -> None:
     expect(page.get_by_role("heading", level=1)).to_contain_text("Welcome")
 
 
-def patient_enters(page: Page, live_url: str, first: str, last: str) -> None:
-    page.goto(f"{live_url}/c/harbour-gp/")
+def patient_enters(page: Page, live_url: str, first: str, last: str, *, goto: bool = True) -> None:
+    if goto:
+        page.goto(f"{live_url}/c/harbour-gp/")
     page.get_by_label("First name").fill(first)
     page.get_by_label("Last name").fill(last)
     page.get_by_label("I accept the clinic's terms").check()
