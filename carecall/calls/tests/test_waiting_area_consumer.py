@@ -3,7 +3,10 @@ enter, connect, are joined, are held and leave."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from carecall.calls import services
 from carecall.calls.tests.ws import (
@@ -261,3 +264,24 @@ async def test_no_ghost_row_reappears_after_a_clinician_ends_the_call(
 
     stray = await watcher.pending()
     assert stray == [], f"after visit_removed the waiting area still got {stray}"
+
+
+# ---------------------------------------------------------------- abandoned visits
+
+
+async def test_an_abandoned_visit_leaves_the_live_waiting_area(
+    world: World, sockets: Sockets
+) -> None:
+    visit, token = await db(enter)(world.harbour, "Ada", "Lovelace")
+    patient = sockets.new(patient_path(token))
+    await patient.open()
+    await patient.close()  # the tab is closed and never comes back
+    watcher = await waiting_area(sockets, world)
+    assert await watcher.silent()
+
+    later = timezone.now() + timedelta(minutes=31)
+    assert await db(services.visits_abandon)(now=later) == 1
+    assert await watcher.expect("visit_removed") == {"type": "visit_removed", "id": str(visit.pk)}
+    # A later page no longer lists it.
+    fresh = await sockets.user(world.clinician, waiting_path(world.harbour.pk))
+    assert (await fresh.open())["visits"] == []
