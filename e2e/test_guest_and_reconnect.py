@@ -140,12 +140,22 @@ def test_a_socket_that_stops_answering_pings_is_replaced(live_url: str, browser:
       const handle = call.ws.onmessage;
       call.ws.onmessage = (event) => { if (JSON.parse(event.data).type !== "pong") handle(event); };
       call.pongTimeout = 1000;
+      window.configured = [];
+      const configure = RTCPeerConnection.prototype.setConfiguration;
+      RTCPeerConnection.prototype.setConfiguration = function (config) {
+        window.configured.push(config);
+        return configure.call(this, config);
+      };
       call.ping();
     }"""
     )
     # No pong within the timeout: the page gives up on that socket and opens a new one.
     _until(patient, NEW_SOCKET_OPEN, timeout=10)
     expect(patient.get_by_role("status").filter(has_text="Reconnected.")).to_be_attached()
+    # The new welcome's ICE servers (fresh TURN credentials) went to the open connection, so
+    # that an ICE restart would use them.
+    _until(patient, "() => window.configured.length === 1")
+    assert patient.evaluate("() => window.configured[0].iceTransportPolicy") == "all"
     assert patient.evaluate("() => window.firstSocket.readyState") >= 2  # closing or closed
     # The new socket answers: a ping gets its pong, so the watchdog stays quiet.
     patient.evaluate(
