@@ -60,23 +60,27 @@ def _demo_stripe(var_dir: Path, port: int) -> None:
 
 
 def _reconcile_every(seconds: float) -> None:
-    """The demo's stand-in for a scheduler: re-check stuck payments now and then."""
+    """The demo's stand-in for a scheduler (production runs `carecall payments reconcile` and
+    `carecall abandon_visits` from cron): re-check stuck payments, send the email outbox, end
+    visits whose patient is long gone."""
     import threading
     import time
 
     def loop() -> None:
         from django.db import close_old_connections
 
+        from carecall.calls.services import visits_abandon
         from carecall.payments.services import payments_reconcile
 
         while True:
             time.sleep(seconds)
-            try:
-                payments_reconcile()
-            except Exception as error:  # keep the demo running; say what happened
-                print(f"[reconcile] {error}", file=sys.stderr)
-            finally:
-                close_old_connections()
+            for name, job in (("reconcile", payments_reconcile), ("abandon", visits_abandon)):
+                try:
+                    job()
+                except Exception as error:  # keep the demo running; say what happened
+                    print(f"[{name}] {error}", file=sys.stderr)
+                finally:
+                    close_old_connections()
 
     threading.Thread(target=loop, name="reconcile", daemon=True).start()
 
@@ -100,6 +104,10 @@ def demo() -> None:
     from carecall.orgs.demo import DEMO_PASSWORD, demo_seed
 
     people = demo_seed()
+    from carecall.calls.services import participants_connections_forget
+
+    # The demo is one process: nothing is connected before it serves.
+    participants_connections_forget()
     from carecall.payments.demo import demo_payments_seed
 
     made = demo_payments_seed()
@@ -123,7 +131,7 @@ def demo() -> None:
 
 def serve() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    from config.env import EnvError, env_bool, env_optional_str
+    from config.env import EnvError, env_bool, env_int, env_optional_str
 
     try:
         if env_bool("DEBUG", False):
@@ -133,6 +141,16 @@ def serve() -> None:
         import django
 
         django.setup()
+        if env_int("WEB_WORKERS", 1, minimum=1) == 1 and env_optional_str("REDIS_URL") is None:
+            from django.db import DatabaseError
+
+            from carecall.calls.services import participants_connections_forget
+
+            # One process and no Redis: this is the only server, nothing is connected yet.
+            try:
+                participants_connections_forget()
+            except DatabaseError as error:  # not migrated yet: serving says so page by page
+                print(f"carecall serve: {error}", file=sys.stderr)
     except EnvError as error:
         sys.exit(f"carecall serve: {error}")
     _serve(port=_port(), reload=False)

@@ -287,6 +287,16 @@ def visits_abandon(*, now: datetime | None = None) -> int:
     return ended
 
 
+def participants_connections_forget() -> int:
+    """At the start of the only server process, no websocket can be open: counts left above zero
+    by a process that died are stale, and would keep its patients from ever counting as gone.
+    Only safe when this process is the only one (the demo; `serve` with one worker and no Redis).
+    Returns how many participants it reset."""
+    return Participant.objects.filter(connections__gt=0).update(
+        connections=0, disconnected_at=timezone.now()
+    )
+
+
 @transaction.atomic
 def participant_media_set(*, participant: Participant, audio: bool, video: bool) -> None:
     Participant.objects.filter(pk=participant.pk).update(audio_on=audio, video_on=video)

@@ -201,3 +201,19 @@ def test_the_abandon_visits_command_ends_them(world: World) -> None:
     assert "Ended 1 abandoned visit(s)." in out.getvalue()
     visit.refresh_from_db()
     assert visit.status == VisitStatus.DONE
+
+
+@pytest.mark.django_db
+def test_connection_counts_left_by_a_dead_process_are_forgotten_at_start(world: World) -> None:
+    """A server that died never counted its sockets down; without the reset at start its
+    patients would count as connected for ever and never be abandoned."""
+    visit = _enter(world)
+    Participant.objects.filter(pk=_patient(visit).pk).update(
+        connections=2, connected_at=timezone.now() - timedelta(hours=2)
+    )
+    assert services.visits_abandon(now=timezone.now() + timedelta(minutes=31)) == 0
+
+    assert services.participants_connections_forget() == 1
+    patient = _patient(visit)
+    assert patient.connections == 0 and patient.disconnected_at is not None
+    assert services.visits_abandon(now=timezone.now() + timedelta(minutes=31)) == 1
