@@ -167,6 +167,8 @@ def refund_apply_result(*, refund: Refund, result: RefundResult) -> Refund:
                 or 0
             )
             _set_refunded(pr, max(pr.amount_refunded, succeeded, _stripe_refunded(pr)))
+            # email_sent_at: when the refund email went into the outbox (written with this
+            # change, sent after commit and retried until it goes out): one email per refund.
             if pr.receipt_email and refund.email_sent_at is None:
                 refund.email_sent_at = timezone.now()
                 refund.save(update_fields=["email_sent_at"])
