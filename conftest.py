@@ -100,13 +100,23 @@ PERSONAS = [
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+def _chromium() -> Iterator[Browser]:
     """One Chromium for the whole run: Playwright's sync API allows one instance per thread
     (a second one, while the first is open, finds its event loop running and refuses)."""
     from testsupport.browser import chromium
 
     with chromium() as b:
         yield b
+
+
+@pytest.fixture
+def browser(_chromium: Browser) -> Iterator[Browser]:
+    """The run's Chromium, with every context a test left open closed after it: pages left
+    running keep the fake camera captured, and after a dozen calls Chromium answers the next
+    getUserMedia with NotReadableError ("busy in another program")."""
+    yield _chromium
+    for context in list(_chromium.contexts):
+        context.close()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -114,12 +114,3 @@ def test_form_decoding_like_the_sdk_sends():
         "card": {"number": "4242"},
         "billing_details": {"address": {"postal_code": "2000"}},
     }
-
-
-def test_requests_are_quick():
-    with stripe_sandbox.start() as s:
-        client = make_client(s.url)
-        started = time.monotonic()
-        for _ in range(20):
-            client.v1.payment_intents.create({"amount": 4500, "currency": "aud"})
-        assert (time.monotonic() - started) / 20 < 0.03
