@@ -6,7 +6,6 @@ import json
 import socket
 import subprocess
 import sys
-import time
 
 import stripe_sandbox
 from stripe_sandbox.params import decode_form
