@@ -1,5 +1,6 @@
 """Operators can see what the outbox holds (what is waiting, how often it failed and why);
-nobody edits emails by hand: the outbox retries on its own (`email_outbox_send_due`)."""
+nobody edits emails by hand: the outbox retries on its own (`email_outbox_send_due`). Nobody
+reads them either: the text and HTML (accept links, patients' details) are never shown."""
 
 from typing import Any
 
@@ -14,9 +15,9 @@ class OutboxEmailAdmin(admin.ModelAdmin):
     list_display = ["created_at", "to", "template", "attempts", "next_attempt_at", "sent_at"]
     list_filter = ["template", ("sent_at", admin.EmptyFieldListFilter)]
     search_fields = ["to", "subject", "tag"]
-    exclude = ["html"]
+    exclude = ["text", "html"]
     readonly_fields = [
-        *("to", "template", "tag", "subject", "text"),
+        *("to", "template", "tag", "subject"),
         *("attempts", "next_attempt_at", "sent_at", "last_error"),
     ]
 

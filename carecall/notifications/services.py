@@ -6,6 +6,12 @@ transaction commits. Sending never raises: a mail server that is down or refuses
 the row is left for `email_outbox_send_due` (run by `carecall payments reconcile`, which the demo
 runs every minute), which retries with backoff. `signals.email_sent` fires when a row has really
 gone out, so "sent" is only ever recorded after the fact.
+
+The outbox is not an archive: emails carry secrets (an invitation's accept link, whose token is
+otherwise stored only as a hash) and patients' details (receipts). Once a row is sent its text
+and HTML are blanked (subject, address, template and tag stay, for the record), and
+`email_outbox_purge`, run with every `email_outbox_send_due`, deletes sent rows after
+`KEEP_SENT` and blanks the bodies of rows given up on for as long.
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ BACKOFF = (
     timedelta(hours=6),
 )
 MAX_ATTEMPTS = 12
+# How long a sent row (bodies already blanked) or a given-up row's body is kept.
+KEEP_SENT = timedelta(days=30)
 
 
 def email_render(*, template: str, context: Mapping[str, Any]) -> tuple[str, str, str]:
@@ -71,13 +79,19 @@ def _backoff(attempts: int) -> timedelta:
 
 
 def email_outbox_try(*, email_id: int, seen_attempts: int) -> bool:
-    """Try to send one row, if nobody else has taken it since `seen_attempts`. Never raises."""
+    """Try to send one row, if nobody else has taken it since `seen_attempts`. Never raises.
+    True when this call sent it."""
+    return _email_outbox_attempt(email_id=email_id, seen_attempts=seen_attempts) == "sent"
+
+
+def _email_outbox_attempt(*, email_id: int, seen_attempts: int) -> str:
+    """Outcome: "sent", "failed" (the backend raised), or "taken" (by another try)."""
     now = timezone.now()
     taken = OutboxEmail.objects.filter(
         pk=email_id, sent_at__isnull=True, attempts=seen_attempts
     ).update(attempts=F("attempts") + 1, next_attempt_at=now + LEASE, updated_at=now)
     if not taken:
-        return False
+        return "taken"
     row = OutboxEmail.objects.get(pk=email_id)
     try:
         message = EmailMultiAlternatives(
@@ -100,29 +114,49 @@ def email_outbox_try(*, email_id: int, seen_attempts: int) -> bool:
             "giving up" if row.attempts >= MAX_ATTEMPTS else f"again after {retry_at:%H:%M:%S}",
             error,
         )
-        return False
+        return "failed"
     sent_at = timezone.now()
-    OutboxEmail.objects.filter(pk=row.pk).update(sent_at=sent_at, last_error="", updated_at=sent_at)
-    row.sent_at = sent_at
+    # Gone out: the bodies (accept links, patients' details) are not kept.
+    OutboxEmail.objects.filter(pk=row.pk).update(
+        sent_at=sent_at, last_error="", text="", html="", updated_at=sent_at
+    )
+    row.sent_at, row.text, row.html = sent_at, "", ""
     logger.info("sent %s to %s", row.template, row.to)
     try:
         email_sent.send(sender=OutboxEmail, email=row)
     except Exception:
         logger.exception("after sending %s", row.pk)
-    return True
+    return "sent"
 
 
 def email_outbox_send_due(*, now: datetime | None = None, limit: int = 200) -> dict[str, int]:
-    """Send every outbox email whose (re)try is due. Returns {"sent": n, "failed": n}."""
+    """Send every outbox email whose (re)try is due, then purge old rows (`email_outbox_purge`).
+    Returns {"sent": n, "failed": n}; a row another sender took meanwhile is neither."""
+    now = now or timezone.now()
     due = OutboxEmail.objects.filter(
-        sent_at__isnull=True,
-        next_attempt_at__lte=now or timezone.now(),
-        attempts__lt=MAX_ATTEMPTS,
+        sent_at__isnull=True, next_attempt_at__lte=now, attempts__lt=MAX_ATTEMPTS
     ).order_by("next_attempt_at")[:limit]
     counts = {"sent": 0, "failed": 0}
     for email_id, attempts in list(due.values_list("pk", "attempts")):
-        if email_outbox_try(email_id=email_id, seen_attempts=attempts):
-            counts["sent"] += 1
-        elif OutboxEmail.objects.filter(pk=email_id, sent_at__isnull=True).exists():
-            counts["failed"] += 1
+        outcome = _email_outbox_attempt(email_id=email_id, seen_attempts=attempts)
+        if outcome in counts:
+            counts[outcome] += 1
+    email_outbox_purge(now=now)
     return counts
+
+
+def email_outbox_purge(*, now: datetime | None = None) -> dict[str, int]:
+    """Delete rows sent more than `KEEP_SENT` ago; blank the bodies of rows given up on (never
+    sent after `MAX_ATTEMPTS`) that are as old. Returns {"deleted": n, "blanked": n}."""
+    cutoff = (now or timezone.now()) - KEEP_SENT
+    deleted, _by_model = OutboxEmail.objects.filter(sent_at__lt=cutoff).delete()
+    blanked = (
+        OutboxEmail.objects.filter(
+            sent_at__isnull=True, attempts__gte=MAX_ATTEMPTS, created_at__lt=cutoff
+        )
+        .exclude(text="", html="")
+        .update(text="", html="")
+    )
+    if deleted or blanked:
+        logger.info("outbox: deleted %d sent emails, blanked %d given up", deleted, blanked)
+    return {"deleted": deleted, "blanked": blanked}
