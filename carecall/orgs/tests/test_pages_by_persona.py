@@ -6,8 +6,13 @@ from collections.abc import Callable
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from conftest import PERSONAS, World, client_for
+from carecall.accounts.backends import StaffOperatorBackend
+from carecall.accounts.models import User
+from carecall.orgs.models import Clinic, Membership, Organisation, Role
+from carecall.payments.models import StripeEvent
+from conftest import PASSWORD, PERSONAS, World, client_for
 
 SIGN_IN = "SIGN_IN"
 
@@ -172,6 +177,7 @@ def test_django_admin_is_for_operators_only(world: World) -> None:
         "admin:orgs_membership_changelist",
         "admin:audit_auditentry_changelist",
         "admin:notifications_outboxemail_changelist",
+        "admin:payments_stripeevent_changelist",
     ):
         assert reverse(changelist) in html, changelist
         assert operator.get(reverse(changelist)).status_code == 200, changelist
@@ -186,10 +192,202 @@ def test_django_admin_is_for_operators_only(world: World) -> None:
     world.operator.save()
     response = client_for(world.operator).get(reverse("admin:index"))
     assert response.status_code == 302 and "login" in response["Location"]
+    # The backend itself (not only sign-in) refuses inactive staff and active non-staff.
+    backend = StaffOperatorBackend()
+    assert backend.has_perm(world.operator, "orgs.view_clinic") is False
+    assert backend.has_module_perms(world.operator, "orgs") is False
+    assert backend.has_perm(world.org_admin, "orgs.view_clinic") is False
+    assert backend.has_module_perms(world.org_admin, "orgs") is False
 
 
-def test_operators_cannot_make_anyone_a_superuser_through_the_admin(world: World) -> None:
+def test_operator_backend_grants_viewing_and_the_allow_list_only(world: World) -> None:
+    backend = StaffOperatorBackend()
+    for perm in ("orgs.view_membership", "accounts.view_user", "payments.view_stripeevent"):
+        assert backend.has_perm(world.operator, perm) is True, perm
+    assert backend.has_perm(world.operator, "orgs.change_clinic") is True
+    for perm in (
+        "orgs.add_membership",
+        "orgs.change_membership",
+        "orgs.delete_membership",
+        "orgs.change_organisation",
+        "orgs.delete_organisation",
+        "orgs.add_clinic",
+        "orgs.delete_clinic",
+        "accounts.add_user",
+        "accounts.delete_user",
+        "accounts.change_invitation",
+        "auth.change_group",
+        "auth.add_group",
+    ):
+        assert backend.has_perm(world.operator, perm) is False, perm
+
+
+def _superuser() -> User:
+    return User.objects.create_superuser("root@carecall.test", PASSWORD, full_name="Root")
+
+
+def test_operators_cannot_set_staff_superuser_or_groups_on_a_user_through_the_admin(
+    world: World,
+) -> None:
     url = reverse("admin:accounts_user_change", args=[world.clinician.pk])
-    html = client_for(world.operator).get(url).content.decode()
-    assert 'name="is_staff"' in html
-    assert 'name="is_superuser"' not in html
+    operator = client_for(world.operator)
+    html = operator.get(url).content.decode()
+    for field in ("is_staff", "is_superuser", "groups", "email", "password"):
+        assert f'name="{field}"' not in html, field
+    assert 'name="full_name"' in html and 'name="is_active"' in html
+
+    response = operator.post(
+        url,
+        {
+            "full_name": "Casey Renamed",
+            "is_active": "on",
+            "is_staff": "on",
+            "is_superuser": "on",
+            "email": "sam-too@carecall.test",
+        },
+    )
+    assert response.status_code == 302
+    world.clinician.refresh_from_db()
+    assert world.clinician.full_name == "Casey Renamed"  # an allowed field still saves
+    assert not world.clinician.is_staff and not world.clinician.is_superuser
+    assert world.clinician.email != "sam-too@carecall.test"
+
+
+def test_operators_cannot_change_a_superuser_nor_set_anyones_password_through_the_admin(
+    world: World,
+) -> None:
+    root = _superuser()
+    operator = client_for(world.operator)
+    password_url = reverse("admin:auth_user_password_change", args=[root.pk])
+    assert operator.get(password_url).status_code == 403
+    new_password = {"password1": "a-new-password-9876", "password2": "a-new-password-9876"}
+    assert operator.post(password_url, new_password).status_code == 403
+    # Nobody else's either: a set password is someone's account taken over.
+    other_url = reverse("admin:auth_user_password_change", args=[world.org_admin.pk])
+    assert operator.post(other_url, new_password).status_code == 403
+
+    change_url = reverse("admin:accounts_user_change", args=[root.pk])
+    assert operator.get(change_url).status_code == 200  # viewable
+    response = operator.post(change_url, {"full_name": "Rooted", "is_active": ""})
+    assert response.status_code == 403
+    root.refresh_from_db()
+    world.org_admin.refresh_from_db()
+    assert root.full_name == "Root" and root.is_active and root.check_password(PASSWORD)
+    assert world.org_admin.check_password(PASSWORD)
+    assert operator.get(reverse("admin:accounts_user_add")).status_code == 403
+
+
+def test_operators_cannot_add_or_change_memberships_or_invitations_through_the_admin(
+    world: World,
+) -> None:
+    operator = client_for(world.operator)
+    membership = world.membership(world.clinician, world.harbour)
+    add_url = reverse("admin:orgs_membership_add")
+    assert operator.get(add_url).status_code == 403
+    response = operator.post(
+        add_url,
+        {"user": world.operator.pk, "organisation": world.organisation.pk, "role": Role.ORG_ADMIN},
+    )
+    assert response.status_code == 403
+    assert not Membership.objects.filter(user=world.operator).exists()
+
+    change_url = reverse("admin:orgs_membership_change", args=[membership.pk])
+    assert operator.get(change_url).status_code == 200  # viewable
+    response = operator.post(
+        change_url,
+        {
+            "user": world.clinician.pk,
+            "organisation": world.organisation.pk,
+            "clinic": "",
+            "role": Role.ORG_ADMIN,
+        },
+    )
+    assert response.status_code == 403
+    membership.refresh_from_db()
+    assert membership.role == Role.CLINICIAN and membership.clinic == world.harbour
+    delete_url = reverse("admin:orgs_membership_delete", args=[membership.pk])
+    assert operator.post(delete_url, {"post": "yes"}).status_code == 403
+    assert operator.get(reverse("admin:accounts_invitation_add")).status_code == 403
+
+
+def test_operators_cannot_delete_or_change_organisations_or_clinics_through_the_admin(
+    world: World,
+) -> None:
+    operator = client_for(world.operator)
+    organisation = world.organisation
+    delete_url = reverse("admin:orgs_organisation_delete", args=[organisation.pk])
+    assert operator.get(delete_url).status_code == 403
+    assert operator.post(delete_url, {"post": "yes"}).status_code == 403
+    # Nor through the changelist's bulk "delete selected" action.
+    operator.post(
+        reverse("admin:orgs_organisation_changelist"),
+        {"action": "delete_selected", "_selected_action": [organisation.pk], "post": "yes"},
+    )
+    change_url = reverse("admin:orgs_organisation_change", args=[organisation.pk])
+    assert operator.post(change_url, {"name": "Taken", "slug": "taken"}).status_code == 403
+    assert Organisation.objects.filter(pk=organisation.pk, name="Demo Health").exists()
+
+    clinic_delete = reverse("admin:orgs_clinic_delete", args=[world.harbour.pk])
+    assert operator.post(clinic_delete, {"post": "yes"}).status_code == 403
+    assert operator.get(reverse("admin:orgs_clinic_add")).status_code == 403
+    assert Clinic.objects.filter(pk=world.harbour.pk).exists()
+
+
+def test_operators_may_edit_a_clinics_operational_fields_but_not_where_it_belongs(
+    world: World,
+) -> None:
+    operator = client_for(world.operator)
+    clinic = world.harbour
+    url = reverse("admin:orgs_clinic_change", args=[clinic.pk])
+    response = operator.post(
+        url,
+        {
+            "name": "Harbour GP (Level 2)",
+            "timezone": "Australia/Perth",
+            "waiting_area": '{"message": "Back at 2pm"}',
+            "contact_email": "desk@harbour.test",
+            "contact_phone": "+61 2 0000 0000",
+            "organisation": world.other_organisation.pk,
+            "slug": "hijacked",
+            "currency": "USD",
+            "payment_max_amount": "999999.00",
+        },
+    )
+    assert response.status_code == 302
+    clinic.refresh_from_db()
+    assert clinic.name == "Harbour GP (Level 2)" and clinic.timezone == "Australia/Perth"
+    assert clinic.contact_email == "desk@harbour.test"
+    assert clinic.organisation == world.organisation and clinic.slug == "harbour-gp"
+    assert clinic.currency == "AUD" and clinic.payment_max_amount < 999999
+
+
+def test_operators_see_stripe_events_given_up_on_and_cannot_add_change_or_delete_them(
+    world: World,
+) -> None:
+    given_up = StripeEvent.objects.create(
+        event_id="evt_given_up",
+        type="payment_intent.succeeded",
+        payload={"data": {"object": {"receipt_email": "pat@example.test"}}},
+        attempts=5,
+        failed_at=timezone.now(),
+        outcome="error: KeyError 'metadata'",
+    )
+    StripeEvent.objects.create(
+        event_id="evt_fine", type="charge.refunded", payload={}, processed_at=timezone.now()
+    )
+    operator = client_for(world.operator)
+    changelist = reverse("admin:payments_stripeevent_changelist")
+    html = operator.get(changelist, {"failed_at__isnull": "False"}).content.decode()
+    assert "evt_given_up" in html and "evt_fine" not in html
+
+    change_url = reverse("admin:payments_stripeevent_change", args=[given_up.pk])
+    page = operator.get(change_url)
+    assert page.status_code == 200
+    assert "KeyError" in page.content.decode()
+    assert "pat@example.test" not in page.content.decode()  # the payload is not shown
+    assert operator.post(change_url, {"outcome": ""}).status_code == 403
+    assert operator.get(reverse("admin:payments_stripeevent_add")).status_code == 403
+    delete_url = reverse("admin:payments_stripeevent_delete", args=[given_up.pk])
+    assert operator.post(delete_url, {"post": "yes"}).status_code == 403
+    given_up.refresh_from_db()
+    assert given_up.outcome.startswith("error") and given_up.failed_at is not None
