@@ -46,6 +46,9 @@ class ClinicAdmin(admin.ModelAdmin):
     list_display = ["name", "organisation", "slug", "timezone", "currency"]
     list_filter = ["organisation"]
     search_fields = ["name"]
+    # Set on the clinic's waiting-area settings page, which validates it (hours, fields); raw
+    # JSON here would bypass that, and an empty `{}` (the default) fails the admin's "required".
+    readonly_fields = ["waiting_area"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fields = list(super().get_readonly_fields(request, obj))

@@ -359,6 +359,27 @@ def test_operators_may_edit_a_clinics_operational_fields_but_not_where_it_belong
     assert clinic.contact_email == "desk@harbour.test"
     assert clinic.organisation == world.organisation and clinic.slug == "harbour-gp"
     assert clinic.currency == "AUD" and clinic.payment_max_amount < 999999
+    # The waiting area is set on its own validated page, never as raw JSON here.
+    assert "message" not in clinic.waiting_area
+
+
+def test_a_clinic_with_default_waiting_area_settings_saves_in_the_admin(world: World) -> None:
+    """The default waiting area is `{}`; the admin used to call that "required" and refuse."""
+    clinic = world.harbour
+    clinic.waiting_area = {}
+    clinic.save()
+    response = client_for(world.operator).post(
+        reverse("admin:orgs_clinic_change", args=[clinic.pk]),
+        {
+            "name": "Harbour GP",
+            "timezone": "Australia/Sydney",
+            "contact_email": "",
+            "contact_phone": "",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    clinic.refresh_from_db()
+    assert clinic.waiting_area == {}
 
 
 def test_operators_see_stripe_events_given_up_on_and_cannot_add_change_or_delete_them(
