@@ -23,9 +23,11 @@ PHONE_MAX = 32
 _PHONE = re.compile(r"\+?[0-9 ()\-.]{3,}")
 
 
-def payment_max_minor(clinic: Clinic) -> int:
-    """The clinic's largest payment request in minor units of its currency."""
-    return int(clinic.payment_max_amount * (10 ** currency_for(clinic.currency).decimals))
+def payment_max_minor(clinic: Clinic, *, currency: str | None = None) -> int:
+    """The clinic's largest payment request in minor units of its currency (or of `currency`:
+    the connected account's, which requests are made in)."""
+    decimals = currency_for(currency or clinic.currency).decimals
+    return int(clinic.payment_max_amount * (10**decimals))
 
 
 def payment_max_text(clinic: Clinic) -> str:

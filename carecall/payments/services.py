@@ -35,6 +35,7 @@ from carecall.notifications.models import OutboxEmail
 from carecall.notifications.services import email_outbox_send_due, email_send
 from carecall.orgs.access import MANAGERS, clinic_for_user
 from carecall.orgs.models import Clinic
+from carecall.payments.clinic_settings import payment_max_minor
 from carecall.payments.gateway import Intent, PaymentGatewayError, get_gateway
 from carecall.payments.models import (
     OPEN_STATUSES,
@@ -144,13 +145,6 @@ def connection_complete(*, actor: User, clinic: Clinic, code: str) -> StripeConn
             _("That Stripe account is already connected to %(clinic)s.")
             % {"clinic": other.clinic.name}
         )
-    previous = StripeConnection.objects.filter(clinic=clinic).first()
-    if previous is not None and previous.account_id != account_id:
-        _cancel_open_requests(
-            account_id=previous.account_id,
-            reason=_("The clinic changed its Stripe account."),
-            at_stripe=True,
-        )
     with transaction.atomic():
         other = (
             StripeConnection.objects.filter(account_id=account_id).exclude(clinic=clinic).first()
@@ -160,6 +154,10 @@ def connection_complete(*, actor: User, clinic: Clinic, code: str) -> StripeConn
                 _("That Stripe account is already connected to %(clinic)s.")
                 % {"clinic": other.clinic.name}
             )
+        # The row is replaced under its lock, which a new request's insert also takes, before
+        # the old account's open requests are swept below: a request whose intent was being
+        # made meanwhile either landed before (and is swept) or sees the new account (refused).
+        previous = _connection_lock(clinic.pk)
         connection, _created = StripeConnection.objects.update_or_create(
             clinic=clinic,
             defaults={
@@ -187,7 +185,22 @@ def connection_complete(*, actor: User, clinic: Clinic, code: str) -> StripeConn
                 else f"Connected Stripe account {account.name} ({account.id})"
             ),
         )
+    if previous is not None and previous.account_id != account_id:
+        # We still have access to the old account (only its owner can revoke it).
+        _cancel_open_requests(
+            account_id=previous.account_id,
+            reason=_("The clinic changed its Stripe account."),
+            at_stripe=True,
+        )
     return connection
+
+
+def _connection_lock(clinic_id: int) -> StripeConnection | None:
+    """The clinic's connection row, locked until the transaction ends (None: not connected).
+
+    Taken by whatever replaces or deletes the row and by the insert of a new request, so that
+    insert sees the account that is current when it commits."""
+    return StripeConnection.objects.select_for_update().filter(clinic_id=clinic_id).first()
 
 
 def connection_remove(*, actor: User, clinic: Clinic) -> None:
@@ -196,13 +209,14 @@ def connection_remove(*, actor: User, clinic: Clinic) -> None:
     connection = StripeConnection.objects.filter(clinic=clinic).first()
     if connection is None:
         raise ServiceError(_("No Stripe account is connected."))
-    _cancel_open_requests(
-        account_id=connection.account_id,
-        reason=_("The clinic removed its Stripe account."),
-        at_stripe=True,
-    )
+    reason = _("The clinic removed its Stripe account.")
+    # At Stripe first, while we still have access (no database lock is held meanwhile).
+    _cancel_open_requests(account_id=connection.account_id, reason=reason, at_stripe=True)
     get_gateway().oauth_deauthorize(account_id=connection.account_id)
     with transaction.atomic():
+        current = _connection_lock(clinic.pk)
+        if current is None or current.account_id != connection.account_id:
+            return  # removed or changed meanwhile (another admin, or Stripe's deauthorization)
         audit_record(
             action=AuditAction.STRIPE_REMOVED,
             actor=actor,
@@ -210,7 +224,10 @@ def connection_remove(*, actor: User, clinic: Clinic) -> None:
             target=f"stripe:{connection.account_id}",
             summary=f"Removed Stripe account {connection.account_name} ({connection.account_id})",
         )
-        connection.delete()
+        StripeConnection.objects.filter(pk=connection.pk).delete()
+        # Under the same lock: a request saved since the sweep above (its intent was being made
+        # while we cancelled) is cancelled too; any later one sees no account and is refused.
+        _cancel_open_requests(account_id=connection.account_id, reason=reason, at_stripe=False)
 
 
 def connection_forget_account(*, account_id: str, event_created: int | None = None) -> bool:
@@ -231,24 +248,33 @@ def connection_forget_account(*, account_id: str, event_created: int | None = No
                 raise  # ask again later (the event stays unprocessed)
         else:
             return False
-    _cancel_open_requests(
-        account_id=account_id,
-        reason=_("The clinic's Stripe account was disconnected."),
-        at_stripe=False,  # we no longer have access to it
-    )
-    if connection is None:
-        return False
+    forgot = False
     with transaction.atomic():
-        audit_record(
-            action=AuditAction.STRIPE_DISCONNECTED,
-            actor=None,
-            actor_label="Stripe",
-            clinic=connection.clinic,
-            target=f"stripe:{account_id}",
-            summary=f"{connection.account_name} ({account_id}) disconnected CareCall at Stripe",
+        # Deleted under the lock new requests' inserts take, before the sweep: none can land on
+        # this account after it.
+        locked = (
+            StripeConnection.objects.select_for_update(of=("self",))
+            .select_related("clinic")
+            .filter(account_id=account_id)
+            .first()
         )
-        connection.delete()
-    return True
+        if locked is not None:
+            audit_record(
+                action=AuditAction.STRIPE_DISCONNECTED,
+                actor=None,
+                actor_label="Stripe",
+                clinic=locked.clinic,
+                target=f"stripe:{account_id}",
+                summary=f"{locked.account_name} ({account_id}) disconnected CareCall at Stripe",
+            )
+            locked.delete()
+            forgot = True
+        _cancel_open_requests(
+            account_id=account_id,
+            reason=_("The clinic's Stripe account was disconnected."),
+            at_stripe=False,  # we no longer have access to it
+        )
+    return forgot
 
 
 # ----------------------------------------------------------------------------- requests
@@ -303,8 +329,7 @@ def payment_request_create(
             % {"clinic": clinic.name}
         )
     currency = connection.default_currency
-    decimals = CURRENCIES[currency].decimals
-    maximum = int(clinic.payment_max_amount * (10**decimals))
+    maximum = payment_max_minor(clinic, currency=currency)
     amount = amount_parse(amount_text, currency, maximum=maximum)
     description = " ".join(description.split())
     if not description:
@@ -363,32 +388,66 @@ def payment_request_create(
     pr.payment_intent_id = intent.id
     pr.client_secret = intent.client_secret
     try:
-        for attempt in range(5):
-            if attempt:
-                pr.reference = _new_reference()  # taken since _free_reference looked
+        with transaction.atomic():
+            # Stripe may have taken many seconds: what was checked before is checked again,
+            # under the locks that ending the call, leaving it and changing or removing the
+            # clinic's account take, so the request never lands on an ended call or on an
+            # account that is no longer the clinic's (whose open requests were swept already).
+            _recheck_before_insert(actor=actor, visit=visit, account_id=connection.account_id)
             try:
-                with transaction.atomic():
-                    pr.save(force_insert=True)
-                    audit_record(
-                        action=AuditAction.PAYMENT_REQUESTED,
-                        actor=actor,
-                        clinic=clinic,
-                        target=f"payment:{pr.pk}",
-                        summary=f"Requested {amount_format(amount, currency)} from "
-                        f"{payer.display_name}: {description} ({pr.reference})",
-                    )
-                    announce(pr)
-                break
+                pr.save(force_insert=True)
             except IntegrityError:
-                if attempt == 4 or PaymentRequest.objects.filter(pk=pr.pk).exists():
-                    raise
+                # Its reference was taken in the instant since _free_reference looked (the
+                # reference is in the intent's metadata already, so no other one is tried).
+                raise ServiceError(
+                    _("The payment could not be saved: nothing was charged. Try again.")
+                ) from None
+            audit_record(
+                action=AuditAction.PAYMENT_REQUESTED,
+                actor=actor,
+                clinic=clinic,
+                target=f"payment:{pr.pk}",
+                summary=f"Requested {amount_format(amount, currency)} from "
+                f"{payer.display_name}: {description} ({pr.reference})",
+            )
+            announce(pr)
     except Exception:
         _cancel_orphan_intent(pr)
         raise
     return pr
 
 
+def _recheck_before_insert(*, actor: User, visit: Visit, account_id: str) -> None:
+    """Inside the insert's transaction: the call is still on, the clinician still in it, and
+    the account the intent was made on is still the clinic's. Raises ServiceError otherwise."""
+    locked = Visit.objects.select_for_update(of=("self",)).get(pk=visit.pk)
+    if locked.status == VisitStatus.DONE:
+        raise ServiceError(
+            _("The call ended while the payment was being set up: nothing was charged.")
+        )
+    if not Participant.objects.filter(
+        visit=locked,
+        user=actor,
+        kind=ParticipantKind.CLINICIAN,
+        left_at__isnull=True,
+        joined_at__isnull=False,
+    ).exists():
+        raise ServiceError(
+            _("You left the call while the payment was being set up: nothing was charged.")
+        )
+    current = _connection_lock(locked.clinic_id)
+    if current is None or current.account_id != account_id:
+        raise ServiceError(
+            _(
+                "The clinic's Stripe account was changed or removed while the payment was being "
+                "set up: nothing was charged."
+            )
+        )
+
+
 def _free_reference() -> str:
+    """A reference no request has yet (it goes into the intent's metadata before the insert;
+    the unique index still refuses one taken in between)."""
     for _attempt in range(10):
         reference = _new_reference()
         if not PaymentRequest.objects.filter(reference=reference).exists():
@@ -670,35 +729,60 @@ def payments_reconcile(*, older_than: timedelta = timedelta(minutes=3)) -> dict[
     """Re-read from Stripe every request stuck unpaid for a while; expire overdue ones."""
     counts = {"checked": 0, "changed": 0, "expired": 0, "errors": 0, "refunds": 0}
     cutoff = timezone.now() - older_than
+    counts["emails"] = 0
+    # One broken request, refund, event or email must not stop the others, nor the later steps
+    # (which would then never run again): each is logged, counted as an error, and passed by.
     stuck = PaymentRequest.objects.filter(status__in=OPEN_STATUSES, updated_at__lte=cutoff)
     for pr in stuck.iterator():
-        if pr.expires_at <= timezone.now():
-            counts["expired"] += int(payment_request_expire(payment_request=pr))
-            continue
-        counts["checked"] += 1
-        before = pr.status
         try:
+            if pr.expires_at <= timezone.now():
+                counts["expired"] += int(payment_request_expire(payment_request=pr))
+                continue
+            counts["checked"] += 1
+            before = pr.status
             after = payment_request_reconcile(payment_request=pr).status
         except (PaymentGatewayError, ServiceError) as error:
             counts["errors"] += 1
             logger.warning("reconcile %s: %s", pr.pk, error)
             continue
+        except Exception:
+            counts["errors"] += 1
+            logger.exception("reconcile: payment request %s failed", pr.pk)
+            continue
         counts["changed"] += int(after != before)
-    counts["refunds"] = _reconcile_refunds(cutoff)
+    try:
+        counts["refunds"] = _reconcile_refunds(cutoff)
+    except Exception:
+        counts["errors"] += 1
+        logger.exception("reconcile: pending refunds could not be checked")
+    try:
+        counts["errors"] += _reconcile_events(cutoff)
+    except Exception:
+        counts["errors"] += 1
+        logger.exception("reconcile: stored Stripe events could not be retried")
+    try:
+        # Emails (receipts among them) whose after-commit try failed: retried, with backoff.
+        counts["emails"] = email_outbox_send_due()["sent"]
+    except Exception:
+        counts["errors"] += 1
+        logger.exception("reconcile: the email outbox could not be sent")
+    return counts
+
+
+def _reconcile_events(cutoff: datetime) -> int:
+    """Stored webhook events that could not be processed yet: try again. Returns the errors."""
+    errors = 0
     waiting = StripeEvent.objects.filter(
         processed_at__isnull=True, failed_at__isnull=True, received_at__lte=cutoff
     ).order_by("received_at", "pk")
     for event in waiting:
-        # One broken event must not stop the others (nor every later run).
         try:
             outcome = stripe_event_process(event=event)
         except Exception:
             logger.exception("reconcile: processing Stripe event %s failed", event.event_id)
             outcome = "error"
-        counts["errors"] += int(outcome.startswith("error"))
-    # Emails (receipts among them) whose after-commit try failed: retried here, with backoff.
-    counts["emails"] = email_outbox_send_due()["sent"]
-    return counts
+        errors += int(outcome.startswith("error"))
+    return errors
 
 
 def _reconcile_refunds(cutoff: datetime) -> int:
@@ -711,16 +795,20 @@ def _reconcile_refunds(cutoff: datetime) -> int:
         status=RefundStatus.PENDING, updated_at__lte=cutoff, stripe_refund_id__isnull=False
     ).select_related("payment_request")
     for refund in pending:
+        before = refund.status
         try:
             result = get_gateway().refund_retrieve(
                 account_id=refund.payment_request.stripe_account_id,
                 refund_id=refund.stripe_refund_id or "",
             )
+            after = refund_apply_result(refund=refund, result=result).status
         except PaymentGatewayError as error:
             logger.warning("reconcile refund %s: %s", refund.pk, error.message)
             continue
-        before = refund.status
-        changed += int(refund_apply_result(refund=refund, result=result).status != before)
+        except Exception:
+            logger.exception("reconcile: refund %s failed", refund.pk)
+            continue
+        changed += int(after != before)
     return changed
 
 

@@ -36,6 +36,7 @@ from carecall.core.currencies import CURRENCIES, amount_to_major
 from carecall.core.errors import ServiceError
 from carecall.orgs.access import MANAGERS, clinic_for_user
 from carecall.payments import services
+from carecall.payments.clinic_settings import payment_max_minor
 from carecall.payments.gateway import PaymentGatewayError
 from carecall.payments.models import PaymentRequest
 from carecall.payments.selectors import (
@@ -240,13 +241,7 @@ def visit_payments(request: HttpRequest, clinic_id: int, visit_id: str) -> JsonR
             ),
             "currency": currency,
             "decimals": CURRENCIES[currency].decimals if currency in CURRENCIES else 2,
-            "maximum": amount_to_major(
-                int(
-                    clinic.payment_max_amount
-                    * 10 ** CURRENCIES.get(currency, CURRENCIES["AUD"]).decimals
-                ),
-                currency,
-            ),
+            "maximum": amount_to_major(payment_max_minor(clinic, currency=currency), currency),
             "payers": [
                 {"id": str(p.pk), "name": p.display_name, "kind": p.kind}
                 for p in payers.order_by("created_at")

@@ -397,3 +397,70 @@ def test_an_event_breaking_a_payment_rule_is_recorded_not_raised(
     assert outcome == ("error: ServiceError: Stripe's amount or currency differs from the request")
     event.refresh_from_db()
     assert (event.attempts, event.processed_at, event.failed_at) == (1, None, None)
+
+
+def test_a_request_whose_reconcile_raises_does_not_stop_the_others_nor_the_email_drain(
+    connected: World,
+    call: Call,
+    pr: PaymentRequest,
+    sandbox: stripe_sandbox.SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from carecall.notifications.models import OutboxEmail
+    from carecall.payments import services
+
+    with django_capture_on_commit_callbacks(execute=True):
+        other = request_payment(connected, call, description="Second item")
+    pay_at_stripe(sandbox, other)
+    # `pr` is overdue; expiring it hits a bug. `other` was paid and is stuck.
+    PaymentRequest.objects.filter(pk=pr.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    _age(pr)
+    _age(other)
+    waiting = OutboxEmail.objects.create(
+        to="someone@example.test",
+        subject="Waiting to go",
+        text="Sent by reconcile.",
+        next_attempt_at=timezone.now() - timedelta(minutes=1),
+    )
+
+    def broken_expire(*, payment_request: PaymentRequest) -> bool:
+        raise RuntimeError("a bug in expiry")
+
+    monkeypatch.setattr(services, "payment_request_expire", broken_expire)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        output = _reconcile()
+
+    assert output == _counts(checked=1, changed=1, expired=0, errors=1)
+    other.refresh_from_db()
+    assert other.status == PaymentStatus.PAID
+    pr.refresh_from_db()
+    assert pr.status == PaymentStatus.REQUESTED
+    waiting.refresh_from_db()
+    assert waiting.sent_at is not None
+    assert "Waiting to go" in [m.subject for m in mail.outbox]
+
+
+def test_each_later_step_of_reconcile_runs_when_an_earlier_one_raises(
+    pr: PaymentRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from carecall.payments import services
+
+    ran: list[str] = []
+
+    def broken(name: str) -> Any:
+        def step(*_args: Any, **_kwargs: Any) -> Any:
+            ran.append(name)
+            raise RuntimeError(f"{name} is broken")
+
+        return step
+
+    monkeypatch.setattr(services, "_reconcile_refunds", broken("refunds"))
+    monkeypatch.setattr(services, "_reconcile_events", broken("events"))
+    monkeypatch.setattr(services, "email_outbox_send_due", broken("emails"))
+
+    counts = services.payments_reconcile()
+
+    assert ran == ["refunds", "events", "emails"]
+    assert counts["errors"] == 3
