@@ -212,14 +212,19 @@ def visit_end(*, actor: User, visit: Visit) -> Visit:
 def visit_leave_by_patient(*, visit: Visit) -> Visit:
     """The patient leaves: their stay is over."""
     visit = _lock(visit)
-    if visit.status == VisitStatus.DONE:
-        return visit
+    if visit.status != VisitStatus.DONE:
+        _end_with_the_patient(visit)
+    return visit
+
+
+def _end_with_the_patient(visit: Visit) -> None:
+    """The patient is gone (left, or abandoned the visit): the call hears it and ends. The
+    caller holds the visit's lock and has checked it is not done."""
     patient = Participant.objects.get(visit=visit, kind=ParticipantKind.PATIENT)
     # The visit ends with the patient: everyone else in it has left too.
     Participant.objects.filter(visit=visit, left_at__isnull=True).update(left_at=timezone.now())
     broadcast_on_commit(call_group(visit.pk), ParticipantLeftOut(id=str(patient.pk)))
     _move(visit, VisitStatus.DONE)
-    return visit
 
 
 @transaction.atomic
@@ -279,10 +284,7 @@ def visits_abandon(*, now: datetime | None = None) -> int:
             # Checked again under the lock: the patient may have come back meanwhile.
             if not abandoned_visits(now).filter(pk=visit_id).exists():
                 continue
-            Participant.objects.filter(visit=visit, left_at__isnull=True).update(
-                left_at=timezone.now()
-            )
-            _move(visit, VisitStatus.DONE)
+            _end_with_the_patient(visit)  # as if the patient had left: the call hears it
             ended += 1
     return ended
 
