@@ -169,8 +169,7 @@ def clinic_edit(request: HttpRequest, clinic_id: int) -> HttpResponse:
     clinic = access.clinic
     if request.method == "POST" and request.POST.get("form") == "payment_settings":
         return _clinic_payment_settings(request, clinic)
-    initial = {"name": clinic.name, "timezone": clinic.timezone, "currency": clinic.currency}
-    form = ClinicForm(request.POST or None, initial=initial)
+    form = _clinic_form(clinic, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             services.clinic_update(actor=_user(request), clinic=clinic, **form.cleaned_data)
@@ -179,6 +178,24 @@ def clinic_edit(request: HttpRequest, clinic_id: int) -> HttpResponse:
         else:
             messages.success(request, _("Clinic details saved."))
             return redirect("orgs:clinic", clinic_id=clinic.pk)
+    return _clinic_settings_page(
+        request,
+        clinic,
+        form=form,
+        payment_form=_payment_settings_form(clinic),
+        status=400 if form.is_bound else 200,
+    )
+
+
+def _clinic_form(clinic: Clinic, data: QueryDict | None = None) -> ClinicForm:
+    initial = {"name": clinic.name, "timezone": clinic.timezone, "currency": clinic.currency}
+    return ClinicForm(data, initial=initial)
+
+
+def _clinic_settings_page(
+    request: HttpRequest, clinic: Clinic, *, form: Form, payment_form: Form, status: int
+) -> HttpResponse:
+    """The clinic's settings page: its details form and its payment settings form."""
     return render(
         request,
         "orgs/clinic_form.html",
@@ -186,9 +203,9 @@ def clinic_edit(request: HttpRequest, clinic_id: int) -> HttpResponse:
             "form": form,
             "organisation": clinic.organisation,
             "clinic": clinic,
-            "payment_form": _payment_settings_form(clinic),
+            "payment_form": payment_form,
         },
-        status=400 if form.is_bound else 200,
+        status=status,
     )
 
 
@@ -218,17 +235,8 @@ def _clinic_payment_settings(request: HttpRequest, clinic: Clinic) -> HttpRespon
         else:
             messages.success(request, _("Payment settings saved."))
             return redirect("orgs:clinic_edit", clinic_id=clinic.pk)
-    initial = {"name": clinic.name, "timezone": clinic.timezone, "currency": clinic.currency}
-    return render(
-        request,
-        "orgs/clinic_form.html",
-        {
-            "form": ClinicForm(initial=initial),
-            "organisation": clinic.organisation,
-            "clinic": clinic,
-            "payment_form": payment_form,
-        },
-        status=400,
+    return _clinic_settings_page(
+        request, clinic, form=_clinic_form(clinic), payment_form=payment_form, status=400
     )
 
 
