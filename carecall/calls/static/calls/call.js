@@ -4,7 +4,7 @@
 // offers to everyone already there. Glare is settled by "perfect negotiation": the peer with
 // the greater id is polite. After a dropped connection, the peer with the smaller id restarts ICE.
 
-import { format, gettext } from "./i18n.js";
+import { format, gettext } from "../core/i18n.js";
 import { explainMediaError, fillDevicePickers, openMedia, openRememberedMedia, rememberDevices } from "./devices.js";
 
 const root = document.querySelector("[data-call]");

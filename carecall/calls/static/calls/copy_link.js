@@ -1,7 +1,7 @@
 // Copy buttons for links shown in a read-only field (the clinic's entry link): the clipboard
 // when the browser allows it, else the text is selected for the user to copy.
 
-import { gettext } from "./i18n.js";
+import { gettext } from "../core/i18n.js";
 
 for (const box of document.querySelectorAll("[data-copy-link]")) {
   const field = box.querySelector("[data-copy-source]");

@@ -1,7 +1,7 @@
 // Camera and microphone: opening them, explaining failures, listing devices, a level meter.
 // Used by the entry page's check and by the call's device pickers.
 
-import { format, gettext } from "./i18n.js";
+import { format, gettext } from "../core/i18n.js";
 
 const REMEMBERED = "carecall.devices";
 

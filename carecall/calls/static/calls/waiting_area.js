@@ -1,6 +1,6 @@
 // The clinic's waiting area, live: callers appear, change and leave without a reload.
 
-import { format, gettext } from "./i18n.js";
+import { format, gettext } from "../core/i18n.js";
 
 const root = document.querySelector("[data-waiting-area]");
 const $ = (selector) => root.querySelector(selector);

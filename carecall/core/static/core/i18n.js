@@ -1,7 +1,9 @@
-// Translations for our scripts come from Django's JavaScript catalog (/jsi18n/, loaded by
-// base.html before any module). Named placeholders: t("%(name)s joined.", {name}).
-export function t(text, values) {
-  const translated = window.gettext ? window.gettext(text) : text;
-  if (!values) return translated;
-  return translated.replace(/%\(([a-z_]+)\)s/g, (_, key) => (key in values ? String(values[key]) : ""));
+// Text for every script of ours (calls, payments). Django's JavaScript catalog (/jsi18n/,
+// loaded by base.html before any module) defines window.gettext. Every string is written as
+// gettext("literal") so that `makemessages -d djangojs` finds it; format() fills named
+// placeholders afterwards: format(gettext("%(name)s joined."), { name }).
+export const gettext = (text) => (window.gettext ? window.gettext(text) : text);
+
+export function format(text, values) {
+  return text.replace(/%\(([a-z_]+)\)s/g, (_, key) => (key in values ? String(values[key]) : ""));
 }

@@ -1,7 +1,7 @@
 // Payments in the call: the clinician's Request payment panel, and the payer's Pay now.
 // Amounts come from the server's record only; the browser never sends an amount to pay.
 
-import { t } from "../core/i18n.js";
+import { format, gettext } from "../core/i18n.js";
 
 const appData = document.querySelector('[data-call-app="payments"]');
 const root = document.querySelector("[data-call], [data-payer-only]");
@@ -20,8 +20,15 @@ async function api(url, { method = "GET", body } = {}) {
     body: body ? JSON.stringify(body) : undefined,
   });
   let data = {};
-  try { data = await response.json(); } catch { data = { error: t("The server answered with an error. Try again.") }; }
+  try { data = await response.json(); } catch { data = { error: gettext("The server answered with an error. Try again.") }; }
   return { ok: response.ok, status: response.status, data };
+}
+
+// A payer's kind as the server sends it, in words (each a literal, so makemessages finds it).
+function payerKindLabel(kind) {
+  if (kind === "patient") return gettext("patient");
+  if (kind === "guest") return gettext("guest");
+  return kind;
 }
 
 function announce(text) {
@@ -62,10 +69,10 @@ function clinician(panel) {
     form.hidden = Boolean(data.missing);
     panel.querySelector("[data-pay-currency]").textContent = data.currency;
     panel.querySelector("[data-pay-amount-help]").textContent =
-      t("%(currency)s, up to %(maximum)s", { currency: data.currency, maximum: data.maximum });
+      format(gettext("%(currency)s, up to %(maximum)s"), { currency: data.currency, maximum: data.maximum });
     const select = form.querySelector("#pay-payer");
     const chosen = select.value;
-    select.replaceChildren(...data.payers.map((p) => new Option(`${p.name} (${t(p.kind)})`, p.id)));
+    select.replaceChildren(...data.payers.map((p) => new Option(`${p.name} (${payerKindLabel(p.kind)})`, p.id)));
     if (chosen) select.value = chosen;
     for (const r of data.requests) requests.set(r.id, r);
     render();
@@ -77,7 +84,7 @@ function clinician(panel) {
       const li = document.createElement("li");
       li.dataset.request = r.id;
       li.dataset.status = r.status;
-      const label = r.status === "paid" ? t("Payment received") : (r.status === "requested" ? t("Pending") : r.status_label);
+      const label = r.status === "paid" ? gettext("Payment received") : (r.status === "requested" ? gettext("Pending") : r.status_label);
       const text = document.createElement("span");
       text.textContent = `${r.amount_display} — ${r.description} — ${r.payer_name}: ${label}`;
       if (r.status === "paid") text.textContent += ` (${r.card_brand} •••• ${r.card_last4}, ${r.reference})`;
@@ -88,8 +95,8 @@ function clinician(panel) {
         const cancel = document.createElement("button");
         cancel.type = "button";
         cancel.className = "secondary";
-        cancel.textContent = t("Cancel");
-        cancel.setAttribute("aria-label", t("Cancel %(amount)s %(description)s", { amount: r.amount_display, description: r.description }));
+        cancel.textContent = gettext("Cancel");
+        cancel.setAttribute("aria-label", format(gettext("Cancel %(amount)s %(description)s"), { amount: r.amount_display, description: r.description }));
         cancel.addEventListener("click", async () => {
           cancel.disabled = true;
           const result = await api(`${base}${r.id}/cancel/`, { method: "POST" });
@@ -127,7 +134,7 @@ function clinician(panel) {
     requests.set(result.data.request.id, result.data.request);
     render();
     form.reset();
-    announce(t("Payment of %(amount)s requested.", { amount: result.data.request.amount_display }));
+    announce(format(gettext("Payment of %(amount)s requested."), { amount: result.data.request.amount_display }));
   });
 
   document.addEventListener("carecall:message", (event) => {
@@ -137,7 +144,7 @@ function clinician(panel) {
       requests.set(m.request.id, m.request);
       render();
       if (m.request.status === "paid" && (!before || before.status !== "paid")) {
-        announce(t("Payment received: %(amount)s for %(description)s.", { amount: m.request.amount_display, description: m.request.description }));
+        announce(format(gettext("Payment received: %(amount)s for %(description)s."), { amount: m.request.amount_display, description: m.request.description }));
       }
     } else if (m.type === "participant_joined" || m.type === "welcome") {
       if (!panel.hidden) load();
@@ -167,7 +174,7 @@ function payer(section) {
         const script = document.createElement("script");
         script.src = appData.dataset.stripeJs;
         script.onload = resolve;
-        script.onerror = () => reject(new Error(t("Stripe.js could not be loaded. Check your connection and try again.")));
+        script.onerror = () => reject(new Error(gettext("Stripe.js could not be loaded. Check your connection and try again.")));
         document.head.append(script);
       });
     }
@@ -263,7 +270,7 @@ function payer(section) {
       else formError.textContent = done.data.request.failure_message || done.data.request.status_label;
     } finally {
       button.disabled = false;
-      button.textContent = button.dataset.label || "Pay";
+      button.textContent = button.dataset.label || gettext("Pay");
     }
   });
   form.querySelector("[data-pay-button]").dataset.label = form.querySelector("[data-pay-button]").textContent;
@@ -285,7 +292,7 @@ function payer(section) {
     confirmation.querySelector("[data-confirm-email]").textContent = email;
     confirmation.hidden = false;
     confirmation.focus();
-    announce(t("Payment confirmed: %(amount)s. Reference %(reference)s.", { amount: r.amount_display, reference: r.reference }));
+    announce(format(gettext("Payment confirmed: %(amount)s. Reference %(reference)s."), { amount: r.amount_display, reference: r.reference }));
   }
 
   document.addEventListener("carecall:message", (event) => {
