@@ -42,8 +42,8 @@ def _user(person: DemoPerson, *, staff: bool = False) -> User:
             person.email,
             DEMO_PASSWORD,
             full_name=person.full_name,
+            # A plain staff user, as real operators are: the demo shows what they can do.
             is_staff=staff,
-            is_superuser=staff,
         )
     return user
 

@@ -30,7 +30,8 @@ def test_demo_has_demo_health_with_two_clinics_and_a_person_per_role() -> None:
     assert ("hannah@demo-health.test", "Harbour GP", Role.CLINIC_ADMIN) in roles
     assert ("chris@demo-health.test", "Harbour GP", Role.CLINICIAN) in roles
     assert ("nina@demo-health.test", "Northside Physio", Role.CLINICIAN) in roles
-    assert User.objects.get(email="operator@carecall.test").is_staff
+    operator = User.objects.get(email="operator@carecall.test")
+    assert operator.is_staff and not operator.is_superuser
     for person in DEMO_PEOPLE:
         assert User.objects.get(email=person.email).check_password(DEMO_PASSWORD)
     # Every clinic has a clinic admin from the start.
