@@ -152,7 +152,11 @@ def email_outbox_purge(*, now: datetime | None = None) -> dict[str, int]:
     deleted, _by_model = OutboxEmail.objects.filter(sent_at__lt=cutoff).delete()
     blanked = (
         OutboxEmail.objects.filter(
-            sent_at__isnull=True, attempts__gte=MAX_ATTEMPTS, created_at__lt=cutoff
+            sent_at__isnull=True,
+            attempts__gte=MAX_ATTEMPTS,
+            created_at__lt=cutoff,
+            # A last try may still be under way: its lease ends at next_attempt_at.
+            next_attempt_at__lt=now or timezone.now(),
         )
         .exclude(text="", html="")
         .update(text="", html="")

@@ -37,8 +37,13 @@ class OrganisationAdmin(SuperuserWritesOnly):
     search_fields = ["name"]
 
 
-# What only a superuser may change on a clinic: where it belongs, its public link, and money.
-CLINIC_SUPERUSER_FIELDS = ["organisation", "slug", "currency", "payment_max_amount"]
+# What only a superuser may change on a clinic: where it belongs, its public link, money, and
+# what patients see on receipts (clinic admins set those on the clinic's validated, audited
+# settings page).
+CLINIC_SUPERUSER_FIELDS = [
+    *("organisation", "slug", "currency", "payment_max_amount"),
+    *("contact_email", "contact_phone"),
+]
 
 
 @admin.register(Clinic)

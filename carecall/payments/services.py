@@ -77,28 +77,47 @@ def connection_start(*, actor: User, clinic: Clinic, redirect_uri: str) -> tuple
     return state, url
 
 
-def _cancel_open_requests(*, account_id: str, reason: str, at_stripe: bool) -> int:
-    """Cancel every unpaid request of an account (it is being changed or removed)."""
+def _cancel_open_requests(
+    *, clinic_id: int | None, account_id: str, reason: str, at_stripe: bool
+) -> int:
+    """Cancel every unpaid request a clinic made on an account (it is being changed or removed).
+
+    Scoped to the clinic as well: once a change commits, another clinic may connect the same
+    account, and its new requests are not ours to cancel. One request going wrong (Stripe, a
+    broken rule) is logged and leaves the others to be swept."""
+    open_requests = PaymentRequest.objects.filter(
+        stripe_account_id=account_id, status__in=OPEN_STATUSES
+    )
+    if clinic_id is not None:
+        open_requests = open_requests.filter(clinic_id=clinic_id)
     count = 0
-    for pr in PaymentRequest.objects.filter(stripe_account_id=account_id, status__in=OPEN_STATUSES):
-        if at_stripe and pr.payment_intent_id:
-            try:
-                intent = get_gateway().intent_cancel(
-                    account_id=account_id,
-                    intent_id=pr.payment_intent_id,
-                    idempotency_key=f"{pr.pk}:cancel",
-                )
-            except PaymentGatewayError as error:
-                logger.warning(
-                    "could not cancel %s at Stripe: %s", pr.payment_intent_id, error.message
-                )
-            else:
-                if intent.status == "succeeded":
-                    payment_request_apply_intent(payment_request=pr, intent=intent)
-                    continue
-        if _cancel_locally(pr.pk, reason):
-            count += 1
+    for pr in open_requests:
+        try:
+            count += _cancel_open_request(
+                pr, account_id=account_id, reason=reason, at_stripe=at_stripe
+            )
+        except Exception:
+            logger.exception("could not cancel payment request %s", pr.pk)
     return count
+
+
+def _cancel_open_request(
+    pr: PaymentRequest, *, account_id: str, reason: str, at_stripe: bool
+) -> int:
+    if at_stripe and pr.payment_intent_id:
+        try:
+            intent = get_gateway().intent_cancel(
+                account_id=account_id,
+                intent_id=pr.payment_intent_id,
+                idempotency_key=f"{pr.pk}:cancel",
+            )
+        except PaymentGatewayError as error:
+            logger.warning("could not cancel %s at Stripe: %s", pr.payment_intent_id, error.message)
+        else:
+            if intent.status == "succeeded":
+                payment_request_apply_intent(payment_request=pr, intent=intent)
+                return 0
+    return 1 if _cancel_locally(pr.pk, reason) else 0
 
 
 def _cancel_locally(payment_request_id: uuid.UUID, reason: str, actor: User | None = None) -> bool:
@@ -188,6 +207,7 @@ def connection_complete(*, actor: User, clinic: Clinic, code: str) -> StripeConn
     if previous is not None and previous.account_id != account_id:
         # We still have access to the old account (only its owner can revoke it).
         _cancel_open_requests(
+            clinic_id=clinic.pk,
             account_id=previous.account_id,
             reason=_("The clinic changed its Stripe account."),
             at_stripe=True,
@@ -211,12 +231,21 @@ def connection_remove(*, actor: User, clinic: Clinic) -> None:
         raise ServiceError(_("No Stripe account is connected."))
     reason = _("The clinic removed its Stripe account.")
     # At Stripe first, while we still have access (no database lock is held meanwhile).
-    _cancel_open_requests(account_id=connection.account_id, reason=reason, at_stripe=True)
+    _cancel_open_requests(
+        clinic_id=clinic.pk, account_id=connection.account_id, reason=reason, at_stripe=True
+    )
     get_gateway().oauth_deauthorize(account_id=connection.account_id)
     with transaction.atomic():
         current = _connection_lock(clinic.pk)
-        if current is None or current.account_id != connection.account_id:
-            return  # removed or changed meanwhile (another admin, or Stripe's deauthorization)
+        if current is None:
+            return  # removed meanwhile (another admin, or Stripe's deauthorization event)
+        if current.account_id != connection.account_id:
+            raise ServiceError(
+                _(
+                    "Another admin connected a different Stripe account meanwhile; that one "
+                    "is still connected. Remove it again if you meant to."
+                )
+            )
         audit_record(
             action=AuditAction.STRIPE_REMOVED,
             actor=actor,
@@ -227,7 +256,9 @@ def connection_remove(*, actor: User, clinic: Clinic) -> None:
         StripeConnection.objects.filter(pk=connection.pk).delete()
         # Under the same lock: a request saved since the sweep above (its intent was being made
         # while we cancelled) is cancelled too; any later one sees no account and is refused.
-        _cancel_open_requests(account_id=connection.account_id, reason=reason, at_stripe=False)
+        _cancel_open_requests(
+            clinic_id=clinic.pk, account_id=connection.account_id, reason=reason, at_stripe=False
+        )
 
 
 def connection_forget_account(*, account_id: str, event_created: int | None = None) -> bool:
@@ -249,6 +280,7 @@ def connection_forget_account(*, account_id: str, event_created: int | None = No
         else:
             return False
     forgot = False
+    swept_clinic: int | None = None  # no connection left: every open request on it is stranded
     with transaction.atomic():
         # Deleted under the lock new requests' inserts take, before the sweep: none can land on
         # this account after it.
@@ -258,6 +290,10 @@ def connection_forget_account(*, account_id: str, event_created: int | None = No
             .filter(account_id=account_id)
             .first()
         )
+        if locked is not None and (
+            connection is None or locked.connected_at != connection.connected_at
+        ):
+            return False  # connected again while Stripe was asked: this event is not about it
         if locked is not None:
             audit_record(
                 action=AuditAction.STRIPE_DISCONNECTED,
@@ -267,9 +303,11 @@ def connection_forget_account(*, account_id: str, event_created: int | None = No
                 target=f"stripe:{account_id}",
                 summary=f"{locked.account_name} ({account_id}) disconnected CareCall at Stripe",
             )
+            swept_clinic = locked.clinic_id
             locked.delete()
             forgot = True
         _cancel_open_requests(
+            clinic_id=swept_clinic,
             account_id=account_id,
             reason=_("The clinic's Stripe account was disconnected."),
             at_stripe=False,  # we no longer have access to it

@@ -241,7 +241,11 @@ def visit_payments(request: HttpRequest, clinic_id: int, visit_id: str) -> JsonR
             ),
             "currency": currency,
             "decimals": CURRENCIES[currency].decimals if currency in CURRENCIES else 2,
-            "maximum": amount_to_major(payment_max_minor(clinic, currency=currency), currency),
+            "maximum": (
+                amount_to_major(payment_max_minor(clinic, currency=currency), currency)
+                if currency in CURRENCIES
+                else None
+            ),
             "payers": [
                 {"id": str(p.pk), "name": p.display_name, "kind": p.kind}
                 for p in payers.order_by("created_at")

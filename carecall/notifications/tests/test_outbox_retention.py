@@ -106,6 +106,23 @@ def test_given_up_emails_lose_their_bodies_after_the_keep_period_but_stay_listed
     assert row.attempts == MAX_ATTEMPTS and "SMTP" in row.last_error
 
 
+def test_a_given_up_email_whose_last_try_is_under_way_keeps_its_bodies(
+    django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    """Its last try raised `attempts` to the maximum and holds a lease until next_attempt_at;
+    blanking it then would send an empty email."""
+    settings.EMAIL_BACKEND = FAILING
+    row = _queue(django_capture_on_commit_callbacks)
+    later = timezone.now() + KEEP_SENT + timedelta(hours=1)
+    OutboxEmail.objects.filter(pk=row.pk).update(
+        attempts=MAX_ATTEMPTS, next_attempt_at=later + LEASE
+    )
+
+    assert email_outbox_purge(now=later) == {"deleted": 0, "blanked": 0}
+    row.refresh_from_db()
+    assert SECRET_URL in row.text
+
+
 def test_the_outbox_admin_never_shows_an_emails_body(
     world: World, django_capture_on_commit_callbacks: Any, settings: Any
 ) -> None:

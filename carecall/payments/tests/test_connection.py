@@ -3,6 +3,7 @@ Stripe telling us the clinic disconnected."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -12,10 +13,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 import stripe_sandbox
 from carecall.orgs.models import Clinic
-from carecall.payments.models import PaymentStatus, StripeConnection, StripeEvent
+from carecall.payments import services
+from carecall.payments.models import PaymentRequest, PaymentStatus, StripeConnection, StripeEvent
 from carecall.payments.services import connection_complete
 from carecall.payments.tests.conftest import WebhookRecorder
 from carecall.payments.tests.helpers import (
@@ -411,3 +414,108 @@ def test_connecting_needs_a_clinic_manager_of_that_clinic(
             actor=connected.outsider, clinic=connected.harbour, code=oauth_code(sandbox)
         )
     assert StripeConnection.objects.get(clinic=connected.harbour).account_id == HARBOUR
+
+
+def test_changing_the_account_sweeps_only_this_clinics_requests_on_the_old_one(
+    connected: World,
+    call: Call,
+    sandbox: stripe_sandbox.SandboxServer,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Once Harbour's change commits, another clinic may connect the old account and ask for
+    payments on it before Harbour's sweep (one Stripe call per request) is over: those are not
+    Harbour's to cancel."""
+    with django_capture_on_commit_callbacks(execute=True):
+        mine = request_payment(connected, call, description="Harbour's")
+        theirs = request_payment(connected, call, description="Northside's")
+    PaymentRequest.objects.filter(pk=theirs.pk).update(clinic=connected.northside)
+
+    new = {"business_name": "Harbour GP Trust", "email": "trust@harbour.test", "country": "AU"}
+    with django_capture_on_commit_callbacks(execute=True):
+        _connect_through_pages(
+            client_for(connected.clinic_admin),
+            sandbox,
+            connected.harbour,
+            new_account={**new, "currency": "aud"},
+        )
+
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert mine.status == PaymentStatus.CANCELLED
+    assert theirs.status == PaymentStatus.REQUESTED, theirs.cancel_reason
+
+
+def test_one_request_failing_to_cancel_does_not_leave_the_others_open(
+    connected: World,
+    call: Call,
+    sandbox: stripe_sandbox.SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        first = request_payment(connected, call, description="First")
+        second = request_payment(connected, call, description="Second")
+    real_cancel = services._cancel_locally
+
+    def cancel(payment_request_id: Any, reason: str, actor: Any = None) -> bool:
+        if payment_request_id == first.pk:
+            raise RuntimeError("a rule broke on this one")
+        return real_cancel(payment_request_id, reason, actor)
+
+    monkeypatch.setattr(services, "_cancel_locally", cancel)
+    client = client_for(connected.clinic_admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("payments:connect_remove", args=[connected.harbour.pk]))
+
+    assert response.status_code == 302
+    assert not StripeConnection.objects.filter(clinic=connected.harbour).exists()
+    second.refresh_from_db()
+    assert second.status == PaymentStatus.CANCELLED
+
+
+def test_removing_while_another_admin_connected_a_new_account_says_so_and_keeps_it(
+    connected: World,
+    call: Call,
+    sandbox: stripe_sandbox.SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_deauthorize = services.get_gateway().oauth_deauthorize
+
+    def deauthorize_while_another_admin_changes(*, account_id: str) -> None:
+        real_deauthorize(account_id=account_id)
+        StripeConnection.objects.filter(clinic=connected.harbour).update(account_id=NORTHSIDE)
+
+    gateway = services.get_gateway()
+    monkeypatch.setattr(gateway, "oauth_deauthorize", deauthorize_while_another_admin_changes)
+    monkeypatch.setattr(services, "get_gateway", lambda: gateway)
+    client = client_for(connected.clinic_admin)
+    response = client.post(reverse("payments:connect_remove", args=[connected.harbour.pk]))
+
+    assert any("connected a different Stripe account meanwhile" in m for m in _messages(response))
+    assert StripeConnection.objects.get(clinic=connected.harbour).account_id == NORTHSIDE
+
+
+def test_a_deauthorization_is_ignored_when_the_account_is_connected_again_while_stripe_is_asked(
+    connected: World,
+    sandbox: stripe_sandbox.SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Stripe says access is gone, but by the time the row is locked the clinic has connected
+    the account again: that fresh connection is not what the event was about."""
+    gateway = services.get_gateway()
+    sandbox.disconnect_account(HARBOUR)
+    real_retrieve = gateway.account_retrieve
+
+    def retrieve_while_reconnected(*, account_id: str) -> Any:
+        try:
+            return real_retrieve(account_id=account_id)
+        finally:
+            StripeConnection.objects.filter(clinic=connected.harbour).update(
+                connected_at=timezone.now() + timedelta(seconds=5)
+            )
+
+    monkeypatch.setattr(gateway, "account_retrieve", retrieve_while_reconnected)
+    monkeypatch.setattr(services, "get_gateway", lambda: gateway)
+
+    assert services.connection_forget_account(account_id=HARBOUR) is False
+    assert StripeConnection.objects.filter(clinic=connected.harbour, account_id=HARBOUR).exists()

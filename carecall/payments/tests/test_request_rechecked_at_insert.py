@@ -133,8 +133,10 @@ def test_a_request_saved_while_the_account_is_being_removed_is_cancelled_with_it
     real_sweep = services._cancel_open_requests
     sneaked: list[PaymentRequest] = []
 
-    def sweep(*, account_id: str, reason: str, at_stripe: bool) -> int:
-        count = real_sweep(account_id=account_id, reason=reason, at_stripe=at_stripe)
+    def sweep(*, clinic_id: int | None, account_id: str, reason: str, at_stripe: bool) -> int:
+        count = real_sweep(
+            clinic_id=clinic_id, account_id=account_id, reason=reason, at_stripe=at_stripe
+        )
         if at_stripe and not sneaked:
             sneaked.append(request_payment(connected, call))
         return count
