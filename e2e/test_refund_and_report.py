@@ -8,11 +8,18 @@ import csv
 import io
 import re
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from email.message import EmailMessage
 
+from django.db import connection
 from playwright.sync_api import Browser, Page, expect
 
-from carecall.orgs.demo import CLINIC_ADMIN, CLINICIAN, demo_seed
+from carecall.orgs.demo import CLINIC_ADMIN, CLINICIAN, ORG_ADMIN, demo_seed
+from carecall.orgs.models import Clinic
+from carecall.payments.demo import demo_payments_seed
+from carecall.payments.models import PaymentRequest, PaymentStatus
 from e2e.call_helpers import sign_in
 from e2e.payment_helpers import payments_wired
 from e2e.test_payment_in_call import _approve_and_connect, _card, _into_call, _request
@@ -146,3 +153,75 @@ def test_admin_refunds_part_of_a_payment_then_checks_the_report_and_the_csv(
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+1[01]:00", line["requested_at"])
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+1[01]:00", line["paid_at"])
         assert line["stripe_payment_intent"].startswith("pi_")
+
+
+def _in_a_thread(work: Callable[[], int]) -> int:
+    """Playwright's event loop runs in the test's thread, where the after-commit broadcasts of
+    the demo's services cannot call async code; a thread of its own (with its own database
+    connection, closed after) runs them as the demo does."""
+
+    def run() -> int:
+        try:
+            return work()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
+
+
+def _money(text: str) -> Decimal:
+    return Decimal(text.strip().removeprefix("AUD").strip().replace(",", ""))
+
+
+def _report_refunded(page: Page) -> Decimal:
+    page.get_by_role("link", name="Report", exact=True).click()
+    return _money(page.locator('tr[data-currency="AUD"] [data-col="refunded"]').inner_text())
+
+
+def test_org_admin_refunds_part_of_a_demo_payment_and_the_report_and_csv_follow(
+    live_url: str, browser: Browser, settings
+) -> None:
+    """The demo's own history (made through stripe_sandbox as `carecall demo` makes it): the
+    organisation admin refunds AUD 10.00 of Northside's latest paid consultation."""
+    demo_seed()
+    with payments_wired(settings, live_url) as (_sandbox, smtp):
+        assert _in_a_thread(demo_payments_seed) > 0
+        northside = Clinic.objects.get(slug="northside-physio")
+        pr = (
+            PaymentRequest.objects.filter(clinic=northside, status=PaymentStatus.PAID)
+            .exclude(receipt_email="")
+            .order_by("-paid_at")
+            .first()
+        )
+        assert pr is not None and pr.receipt_email
+
+        admin = browser.new_page()
+        sign_in(admin, live_url, ORG_ADMIN.email)
+        admin.get_by_role("link", name="Payments of Northside Physio", exact=True).click()
+        refunded_before = _report_refunded(admin)
+        admin.get_by_role("link", name="Payments", exact=True).click()
+        row = admin.get_by_role("row").filter(has_text=pr.reference)
+        expect(row).to_contain_text("Paid")
+        row.get_by_role("link").first.click()
+        expect(admin.get_by_role("heading", level=1)).to_have_text(f"Payment {pr.reference}")
+        admin.get_by_label("Amount to refund (AUD)").fill("10.00")
+        admin.get_by_label("Reason").select_option(label="Requested by the patient")
+        admin.get_by_role("button", name="Refund", exact=True).click()
+        expect(admin.get_by_role("status")).to_contain_text("Refund of AUD 10.00: refunded.")
+        expect(admin.locator("dl")).to_contain_text("Partially refunded")
+        _shot(admin, "5-demo-payment-refunded")
+
+        deadline = time.monotonic() + 10
+        while not any(pr.receipt_email in str(m["To"]) for m in smtp.messages):
+            assert time.monotonic() < deadline, "no refund email to the demo patient"
+            time.sleep(0.1)
+        assert _report_refunded(admin) == refunded_before + Decimal("10.00")
+
+        admin.get_by_role("link", name="Payments", exact=True).click()
+        with admin.expect_download() as download_info:
+            admin.get_by_role("link", name="Export CSV").click()
+        raw = download_info.value.path().read_bytes()
+        lines = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+        (line,) = [row for row in lines if row["reference"] == pr.reference]
+        assert (line["refunded"], line["status"]) == ("10.00", "partially_refunded")

@@ -231,6 +231,10 @@ def _demo_visit(
         actor=clinician, visit=visit, amount_text=amount, description=description
     )
     clock.advance(2)
+    # The patient gives an email for the receipt in the payment form, as everyone does.
+    services.payment_request_set_email(
+        payment_request=pr, email=f"{first}.{last}@example.test".lower().replace("'", "")
+    )
     _pay(pr, "pm_card_chargeDeclined" if rng.random() < 0.08 else "pm_card_visa")
     clock.advance(3)
     calls.visit_end(actor=clinician, visit=Visit.objects.get(pk=visit.pk))

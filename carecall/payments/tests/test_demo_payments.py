@@ -12,6 +12,7 @@ from django.utils import timezone
 import stripe_sandbox
 from carecall.audit.models import AuditAction, AuditEntry
 from carecall.calls.models import Participant
+from carecall.notifications.models import OutboxEmail
 from carecall.orgs.demo import demo_seed
 from carecall.orgs.models import Clinic
 from carecall.payments.demo import demo_payments_seed
@@ -52,6 +53,10 @@ def test_the_demo_makes_weeks_of_paid_requests_refunds_and_a_report_through_the_
         assert at_stripe[pr.payment_intent_id or ""]["status"] == "succeeded"
         assert at_stripe[pr.payment_intent_id or ""]["amount"] == pr.amount
     assert connection.connected_at < requests[0].created_at
+    # Patients gave an email in the payment form: each paid one's receipt is in the outbox.
+    for pr in paid:
+        assert pr.receipt_email.endswith("@example.test")
+        assert OutboxEmail.objects.filter(tag=f"payments.receipt:{pr.pk}", to=pr.receipt_email)
 
     # Two partial refunds, made after their payments (the next day), and settled.
     refunds = list(Refund.objects.filter(payment_request__clinic=clinic))
