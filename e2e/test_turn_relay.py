@@ -28,6 +28,7 @@ from e2e.call_helpers import (
     media_context,
     patient_enters,
     sign_in,
+    until,
     wait_for_video,
 )
 from testsupport.browser import screenshot_path
@@ -146,6 +147,48 @@ def test_call_through_turn_relay_with_the_apps_credentials(
     doctor.screenshot(path=screenshot_path("call-relay-clinician"), full_page=True)
     doctor.get_by_role("button", name="End call").click()
     expect(patient.get_by_role("heading", name="The call has ended")).to_be_visible()
+    doctor_ctx.close()
+    patient_ctx.close()
+
+
+def test_a_reconnect_brings_fresh_turn_credentials_and_an_ice_restart_relays_with_them(
+    live_url: str, browser: Browser, settings: Any, coturn: Coturn
+) -> None:
+    """Credentials expire (TURN_TTL_SECONDS): a page that reconnected must restart ICE with the
+    new ones its welcome brought, and coturn must accept those."""
+    _relay_only(settings, coturn, secret=coturn.secret)
+    doctor_ctx, patient_ctx, doctor, patient = _call(browser, live_url, "Fran", "Fresh")
+    first = _assert_relay_config(patient, coturn)
+    doctor_frames, patient_frames = wait_for_video(doctor), wait_for_video(patient)
+
+    # Another lifetime, so the next credentials cannot equal the first even within a second.
+    settings.TURN_TTL_SECONDS = settings.TURN_TTL_SECONDS + 3600
+    patient.evaluate("() => { window.firstSocket = window.carecallCall.ws; }")
+    patient.evaluate("() => window.carecallCall.ws.close(4000, 'network change')")
+    until(
+        patient,
+        "() => window.carecallCall.ws !== window.firstSocket"
+        " && window.carecallCall.ws.readyState === 1"
+        f" && window.carecallCall.iceServers[0].username !== {first!r}",
+    )
+    fresh = _assert_relay_config(patient, coturn)
+    assert fresh != first and int(fresh.split(":")[0]) > int(first.split(":")[0])
+
+    patient.evaluate(
+        "() => window.carecallCall.restartIce([...window.carecallCall.peers.keys()][0])"
+    )
+    # coturn allocated a relay for the fresh username: the restart used the new credentials.
+    deadline = time.monotonic() + 15
+    pattern = rf"user <{re.escape(fresh)}>: incoming packet ALLOCATE processed, success"
+    while not re.search(pattern, coturn.log_text()):
+        assert time.monotonic() < deadline, (
+            f"no allocation for {fresh}:\n{coturn.log_text()[-3000:]}"
+        )
+        time.sleep(0.1)
+    assert wait_for_video(doctor, more_than=doctor_frames + 20) > doctor_frames
+    assert wait_for_video(patient, more_than=patient_frames + 20) > patient_frames
+    for page in (doctor, patient):
+        assert all(pair == ["relay", "relay"] for pair in page.evaluate(SELECTED_CANDIDATE_TYPES))
     doctor_ctx.close()
     patient_ctx.close()
 
