@@ -26,13 +26,15 @@ def _origin(url: str) -> str:
 
 
 def _csp() -> dict[str, list[str]]:
-    """Stripe.js and its frames, and nothing else new (Stripe's documented CSP)."""
+    """Stripe.js and its frames, and nothing else new (Stripe's documented CSP: its scripts
+    and frames also come from subdomains of js.stripe.com, and 3-D Secure from hooks)."""
     js = _origin(settings.STRIPE_JS_URL)
-    frames = [js]
+    scripts, frames = [js], [js]
     if js == "https://js.stripe.com":
-        frames.append("https://hooks.stripe.com")
+        scripts.append("https://*.js.stripe.com")
+        frames += ["https://*.js.stripe.com", "https://hooks.stripe.com"]
     return {
-        "script-src": [js],
+        "script-src": scripts,
         "connect-src": [_origin(settings.STRIPE_API_BASE), js],
         "frame-src": frames,
     }
