@@ -293,6 +293,8 @@ class CallConsumer(GuardedJsonConsumer):
 
     async def handle(self, message: Message) -> None:
         if isinstance(message, PingIn):
+            # The heartbeat that outlives a crashed process's counts (services.participant_seen).
+            await database_sync_to_async(services.participant_seen)(participant=self.participant)
             await self.send_message(PongOut())
         elif isinstance(message, SignalIn):
             await self._signal(message)

@@ -98,6 +98,11 @@ class Participant(models.Model):
     # not connected since is "joining", not "lost"; a patient gone long enough is abandoned.
     connected_at = models.DateTimeField(null=True, blank=True)
     disconnected_at = models.DateTimeField(null=True, blank=True)
+    # Heartbeat: stamped when one of their websockets connects and (at most every
+    # SEEN_EVERY, services.participant_seen) when it pings. A process that crashes never counts
+    # its sockets down, so `connections` alone can stay above zero for ever; a count whose
+    # owner has not been seen for STALE_AFTER (selectors) is not believed.
+    last_seen_at = models.DateTimeField(null=True, blank=True)
     audio_on = models.BooleanField(default=True)
     video_on = models.BooleanField(default=True)
 

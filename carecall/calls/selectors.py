@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -18,6 +18,29 @@ def participant_is_present(participant: Participant, visit: Visit) -> bool:
     return participant.joined_at is not None and participant.left_at is None
 
 
+# A count above zero is believed only while its owner keeps being seen (services.participant_seen:
+# on connect, and on pings written at most every SEEN_EVERY = 30 s). Pages ping every 25 s
+# (call.js `pingEvery`), so a live socket's last_seen_at is normally under ~55 s old; a tab left
+# in the background can have its timers cut to about one a minute by the browser (Chrome's
+# intensive throttling), ~90 s. Three minutes is twice that, so a late or lost ping never makes
+# a live person look gone, while a count left by a crashed process stops counting soon after.
+STALE_AFTER = timedelta(minutes=3)
+
+
+def _seen_at() -> Coalesce:
+    # Counts raised before last_seen_at existed have no heartbeat yet: their connect is the last
+    # time they were seen (and created_at if even that is missing).
+    return Coalesce("last_seen_at", "connected_at", "created_at")
+
+
+def participant_is_connected(participant: Participant, now: datetime | None = None) -> bool:
+    """A websocket of theirs is open, as far as we can tell: counted, and seen lately."""
+    if participant.connections <= 0:
+        return False
+    seen = participant.last_seen_at or participant.connected_at or participant.created_at
+    return seen >= (now or timezone.now()) - STALE_AFTER
+
+
 def participant_info(participant: Participant) -> ParticipantInfo:
     return ParticipantInfo(
         id=str(participant.pk),
@@ -25,7 +48,7 @@ def participant_info(participant: Participant) -> ParticipantInfo:
         kind=participant.kind,  # type: ignore[arg-type]
         audio=participant.audio_on,
         video=participant.video_on,
-        connected=participant.connections > 0,
+        connected=participant_is_connected(participant),
         joining=participant_is_joining(participant),
     )
 
@@ -44,18 +67,28 @@ ABANDONED_AFTER = timedelta(minutes=30)
 
 
 def abandoned_visits(now: datetime | None = None) -> QuerySet[Visit]:
-    """Open visits whose patient has had no connection for ABANDONED_AFTER, with nobody else
-    connected either (a clinician still in the call keeps it)."""
-    cutoff = (now or timezone.now()) - ABANDONED_AFTER
+    """Open visits whose patient has not been seen for ABANDONED_AFTER, with nobody else
+    connected either (a clinician still in the call keeps it).
+
+    Not seen: no connection since then, or a count still above zero (left by a process that
+    crashed before counting its sockets down) with no heartbeat since then. Connected: counted
+    and seen within STALE_AFTER."""
+    now = now or timezone.now()
+    cutoff = now - ABANDONED_AFTER
     stale_patient = (
-        Participant.objects.filter(
-            visit=OuterRef("pk"), kind=ParticipantKind.PATIENT, connections__lte=0
+        Participant.objects.filter(visit=OuterRef("pk"), kind=ParticipantKind.PATIENT)
+        .annotate(
+            dropped_at=Coalesce("disconnected_at", "created_at"),
+            seen_at=_seen_at(),
         )
-        .annotate(last_seen=Coalesce("disconnected_at", "created_at"))
-        .filter(last_seen__lt=cutoff)
+        .filter(
+            Q(connections__lte=0, dropped_at__lt=cutoff) | Q(connections__gt=0, seen_at__lt=cutoff)
+        )
     )
-    anyone_connected = Participant.objects.filter(
-        visit=OuterRef("pk"), connections__gt=0, left_at__isnull=True
+    anyone_connected = (
+        Participant.objects.filter(visit=OuterRef("pk"), connections__gt=0, left_at__isnull=True)
+        .annotate(seen_at=_seen_at())
+        .filter(seen_at__gte=now - STALE_AFTER)
     )
     return (
         Visit.objects.exclude(status=VisitStatus.DONE)
@@ -103,6 +136,6 @@ def waiting_visit_info(visit: Visit) -> WaitingVisit:
         entered_at=visit.entered_at.isoformat(),
         status_changed_at=visit.status_changed_at.isoformat(),
         with_names=with_names,
-        connected=bool(patient and patient.connections > 0),
+        connected=bool(patient and participant_is_connected(patient)),
         join_url=reverse("calls:join", args=[visit.clinic_id, visit.pk]),
     )

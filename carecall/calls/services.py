@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Literal, cast
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -39,6 +39,7 @@ from carecall.calls.schemas import (
 from carecall.calls.selectors import (
     abandoned_visits,
     participant_info,
+    participant_is_connected,
     present_participants,
     waiting_visit_info,
 )
@@ -48,6 +49,8 @@ from carecall.orgs.access import clinic_for_user
 from carecall.orgs.models import Clinic, Role
 
 GUEST_LINK_HOURS = 12
+# A participant's row takes a heartbeat write at most this often, however many tabs ping.
+SEEN_EVERY = timedelta(seconds=30)
 
 
 def _lock(visit: Visit) -> Visit:
@@ -251,15 +254,28 @@ def participant_leave(*, participant: Participant) -> None:
 
 @transaction.atomic
 def participant_connection_change(*, participant: Participant, delta: int) -> int:
-    """Count a websocket opening (+1) or closing (-1); announce when someone drops or returns."""
-    Participant.objects.filter(pk=participant.pk).update(connections=F("connections") + delta)
-    if delta < 0:
-        Participant.objects.filter(pk=participant.pk, connections__lt=0).update(connections=0)
+    """Count a websocket opening (+1) or closing (-1); announce when someone drops or returns.
+
+    An opening also stamps last_seen_at, and one whose count was already above zero but stale
+    (left by a crashed process: selectors.participant_is_connected) is announced as a return
+    too, since the others were shown them as lost."""
+    rows = Participant.objects.filter(pk=participant.pk)
+    if delta > 0:
+        seen = timezone.now()
+        before = rows.only("connections", "last_seen_at", "connected_at", "created_at").get()
+        returned_from_stale = before.connections > 0 and not participant_is_connected(before, seen)
+        rows.update(connections=F("connections") + delta, last_seen_at=seen)
+    else:
+        returned_from_stale = False
+        rows.update(connections=F("connections") + delta)
+        rows.filter(connections__lt=0).update(connections=0)
     participant.refresh_from_db(fields=["connections"])
     now = participant.connections
-    if (delta > 0 and now == 1) or (delta < 0 and now == 0):
+    counted_change = (delta > 0 and now == 1) or (delta < 0 and now == 0)
+    if counted_change:
         stamp = "connected_at" if now else "disconnected_at"
-        Participant.objects.filter(pk=participant.pk).update(**{stamp: timezone.now()})
+        rows.update(**{stamp: timezone.now()})
+    if counted_change or returned_from_stale:
         # Read the visit afresh: the consumer's copy predates a leave or an end.
         visit = Visit.objects.get(pk=participant.visit_id)
         if visit.status == VisitStatus.DONE:
@@ -272,6 +288,18 @@ def participant_connection_change(*, participant: Participant, delta: int) -> in
         if participant.kind == ParticipantKind.PATIENT:
             _announce_to_waiting_area(visit)
     return now
+
+
+def participant_seen(*, participant: Participant, now: datetime | None = None) -> bool:
+    """Heartbeat: one of their websockets pinged. Stamps last_seen_at unless it was stamped
+    within SEEN_EVERY; the comparison is in the UPDATE's WHERE, so a ping costs one statement
+    and writes nothing most of the time. Returns whether it wrote."""
+    now = now or timezone.now()
+    return bool(
+        Participant.objects.filter(pk=participant.pk)
+        .filter(Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=now - SEEN_EVERY))
+        .update(last_seen_at=now)
+    )
 
 
 def visits_abandon(*, now: datetime | None = None) -> int:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime, timedelta
 
 import pytest
+from django.utils import timezone
 
 from carecall.calls import services
 from carecall.calls.models import Participant, ParticipantKind, Visit, VisitStatus
@@ -70,6 +72,39 @@ async def test_ping_is_answered_with_pong_to_the_sender_only(
     await call.socket(kind).send({"type": "ping"})
     assert await call.socket(kind).expect("pong") == {"type": "pong"}
     assert await all_silent(*call.everyone())
+
+
+async def test_a_waiting_patients_ping_stamps_last_seen_at_most_every_30_seconds(
+    world: World, sockets: Sockets
+) -> None:
+    """The heartbeat: the waiting patient's page pings over ws/visits/<token>/ (call.js, every
+    25 s); a ping stamps last_seen_at unless it was stamped within services.SEEN_EVERY."""
+    visit, token = await db(enter)(world.harbour)
+    pid = await db(patient_id)(visit)
+    patient = sockets.new(patient_path(token))
+    await patient.open()
+    connected_at = (await db(participant)(pid)).last_seen_at
+    assert connected_at is not None  # stamped by the connect
+
+    def seen_ago(seconds: int) -> datetime:
+        stamp = timezone.now() - timedelta(seconds=seconds)
+        Participant.objects.filter(pk=pid).update(last_seen_at=stamp)
+        return stamp
+
+    old = await db(seen_ago)(60)
+    await patient.send({"type": "ping"})
+    await patient.expect("pong")
+    stamped = (await db(participant)(pid)).last_seen_at
+    assert stamped is not None and stamped > old and stamped >= connected_at
+
+    await patient.send({"type": "ping"})  # within 30 s of the last stamp: nothing written
+    await patient.expect("pong")
+    assert (await db(participant)(pid)).last_seen_at == stamped
+
+    recent = await db(seen_ago)(20)
+    await patient.send({"type": "ping"})
+    await patient.expect("pong")
+    assert (await db(participant)(pid)).last_seen_at == recent
 
 
 # ---------------------------------------------------------------- signal

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -14,7 +15,13 @@ from django.utils import timezone
 from carecall.accounts.models import User
 from carecall.calls import services
 from carecall.calls.models import MAX_PARTICIPANTS, Participant, ParticipantKind, Visit, VisitStatus
-from carecall.calls.selectors import ABANDONED_AFTER, present_participants, waiting_area_visits
+from carecall.calls.selectors import (
+    ABANDONED_AFTER,
+    STALE_AFTER,
+    present_participants,
+    waiting_area_visits,
+    waiting_visit_info,
+)
 from carecall.core.errors import ServiceError
 from carecall.orgs.models import Membership, Role
 from conftest import World, client_for, make_user
@@ -205,15 +212,100 @@ def test_the_abandon_visits_command_ends_them(world: World) -> None:
 
 @pytest.mark.django_db
 def test_connection_counts_left_by_a_dead_process_are_forgotten_at_start(world: World) -> None:
-    """A server that died never counted its sockets down; without the reset at start its
-    patients would count as connected for ever and never be abandoned."""
+    """A server that died never counted its sockets down. Its patients still count as
+    connected until their heartbeat is ABANDONED_AFTER old (below); the only process resets
+    the counts when it starts, so from then on they count as gone at once."""
     visit = _enter(world)
     Participant.objects.filter(pk=_patient(visit).pk).update(
-        connections=2, connected_at=timezone.now() - timedelta(hours=2)
+        connections=2,
+        connected_at=timezone.now() - timedelta(hours=2),
+        last_seen_at=timezone.now() - timedelta(seconds=10),
     )
-    assert services.visits_abandon(now=timezone.now() + timedelta(minutes=31)) == 0
+    assert waiting_visit_info(waiting_area_visits(world.harbour).get()).connected
 
     assert services.participants_connections_forget() == 1
     patient = _patient(visit)
     assert patient.connections == 0 and patient.disconnected_at is not None
+    assert not waiting_visit_info(waiting_area_visits(world.harbour).get()).connected
     assert services.visits_abandon(now=timezone.now() + timedelta(minutes=31)) == 1
+
+
+# ---------------------------------------------------------------- heartbeat
+
+
+def _stuck(participant: Participant, seen_minutes_ago: float) -> None:
+    """Connected through a process that then crashed: the count stays at 1, no pings arrive."""
+    services.participant_connection_change(participant=participant, delta=1)
+    Participant.objects.filter(pk=participant.pk).update(
+        last_seen_at=timezone.now() - timedelta(minutes=seen_minutes_ago)
+    )
+
+
+@pytest.mark.django_db
+def test_connecting_stamps_last_seen_and_a_ping_writes_it_at_most_every_30_seconds(
+    world: World, django_assert_num_queries: Any
+) -> None:
+    assert services.SEEN_EVERY.total_seconds() == 30
+    patient = _patient(_enter(world))
+    assert patient.last_seen_at is None
+    services.participant_connection_change(participant=patient, delta=1)
+    connected = _patient(patient.visit).last_seen_at
+    assert connected is not None
+
+    # Within the window: one UPDATE whose WHERE matches nothing; the stamp stays.
+    soon = connected + timedelta(seconds=29)
+    with django_assert_num_queries(1):
+        assert services.participant_seen(participant=patient, now=soon) is False
+    assert _patient(patient.visit).last_seen_at == connected
+
+    later = connected + timedelta(seconds=31)
+    with django_assert_num_queries(1):
+        assert services.participant_seen(participant=patient, now=later) is True
+    assert _patient(patient.visit).last_seen_at == later
+    assert services.participant_seen(participant=patient, now=later + timedelta(seconds=1)) is False
+    assert _patient(patient.visit).last_seen_at == later
+
+
+@pytest.mark.django_db
+def test_a_patient_stuck_connected_by_a_crashed_process_is_abandoned_after_30_minutes_unseen(
+    world: World,
+) -> None:
+    assert STALE_AFTER < ABANDONED_AFTER
+    gone, recent, here = _enter(world, "Gone"), _enter(world, "Recent"), _enter(world, "Here")
+    _stuck(_patient(gone), seen_minutes_ago=31)
+    _stuck(_patient(recent), seen_minutes_ago=29)
+    _stuck(_patient(here), seen_minutes_ago=1)
+
+    # The dashboard hides the gone one at once and shows the one not seen for minutes as lost.
+    shown = {v.first_name: waiting_visit_info(v) for v in waiting_area_visits(world.harbour)}
+    assert sorted(shown) == ["Here", "Recent"]
+    assert (shown["Recent"].connected, shown["Here"].connected) == (False, True)
+
+    assert services.visits_abandon() == 1
+    gone.refresh_from_db()
+    assert gone.status == VisitStatus.DONE and _patient(gone).left_at is not None
+    for visit in (recent, here):
+        visit.refresh_from_db()
+        assert visit.status == VisitStatus.WAITING
+        assert _patient(visit).connections == 1
+    assert services.visits_abandon() == 0
+    # Two minutes on, the one last seen 29 minutes ago is gone too.
+    assert services.visits_abandon(now=timezone.now() + timedelta(minutes=2)) == 1
+    recent.refresh_from_db()
+    assert recent.status == VisitStatus.DONE
+
+
+@pytest.mark.django_db
+def test_a_clinician_stuck_connected_by_a_crashed_process_does_not_keep_the_visit(
+    world: World,
+) -> None:
+    visit = _enter(world)
+    clinician = services.visit_join(actor=world.clinician, visit=visit)
+    _stuck(clinician, seen_minutes_ago=1)
+    _drop(_patient(visit), minutes_ago=45)
+    assert services.visits_abandon() == 0  # seen a minute ago: still in the call
+
+    Participant.objects.filter(pk=clinician.pk).update(
+        last_seen_at=timezone.now() - STALE_AFTER - timedelta(seconds=1)
+    )
+    assert services.visits_abandon() == 1

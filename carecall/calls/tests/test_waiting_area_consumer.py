@@ -9,6 +9,8 @@ import pytest
 from django.utils import timezone
 
 from carecall.calls import services
+from carecall.calls.models import Participant, ParticipantKind
+from carecall.calls.selectors import STALE_AFTER
 from carecall.calls.tests.ws import (
     Socket,
     Sockets,
@@ -121,6 +123,31 @@ async def test_the_waiting_area_answers_ping_and_refuses_call_messages(
 
 
 # ---------------------------------------------------------------- live updates
+
+
+async def test_a_patient_stuck_connected_by_a_crashed_process_shows_lost_then_back(
+    world: World, sockets: Sockets
+) -> None:
+    """Their count stayed at 1 when a process crashed: not seen for STALE_AFTER, the dashboard
+    shows them as lost; when their page connects again (1 -> 2) it hears they are back."""
+    visit, token = await db(enter)(world.harbour)
+
+    def crashed_long_ago() -> None:
+        Participant.objects.filter(visit=visit, kind=ParticipantKind.PATIENT).update(
+            connections=1,
+            connected_at=timezone.now() - timedelta(minutes=10),
+            last_seen_at=timezone.now() - STALE_AFTER - timedelta(seconds=1),
+        )
+
+    await db(crashed_long_ago)()
+    watcher = await sockets.user(world.clinician, waiting_path(world.harbour.pk))
+    snapshot = await watcher.open()
+    assert [(v["id"], v["connected"]) for v in snapshot["visits"]] == [(str(visit.pk), False)]
+
+    patient = sockets.new(patient_path(token))
+    await patient.open()
+    back = await watcher.expect("visit_changed")
+    assert (back["visit"]["id"], back["visit"]["connected"]) == (str(visit.pk), True)
 
 
 async def test_a_caller_who_enters_appears_live_and_is_removed_when_they_leave(
