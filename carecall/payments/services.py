@@ -331,15 +331,19 @@ def _new_reference() -> str:
     return "CC-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(6))
 
 
-def _clinician_in_call(actor: User, visit: Visit) -> None:
-    clinic_for_user(actor, visit.clinic_id)
-    if not Participant.objects.filter(
+def _is_clinician_in_call(actor: User, visit: Visit) -> bool:
+    return Participant.objects.filter(
         visit=visit,
         user=actor,
         kind=ParticipantKind.CLINICIAN,
         left_at__isnull=True,
         joined_at__isnull=False,
-    ).exists():
+    ).exists()
+
+
+def _clinician_in_call(actor: User, visit: Visit) -> None:
+    clinic_for_user(actor, visit.clinic_id)
+    if not _is_clinician_in_call(actor, visit):
         raise PermissionDenied(_("Only a clinician in this call can request payments in it."))
 
 
@@ -463,13 +467,7 @@ def _recheck_before_insert(*, actor: User, visit: Visit, account_id: str) -> Non
         raise ServiceError(
             _("The call ended while the payment was being set up: nothing was charged.")
         )
-    if not Participant.objects.filter(
-        visit=locked,
-        user=actor,
-        kind=ParticipantKind.CLINICIAN,
-        left_at__isnull=True,
-        joined_at__isnull=False,
-    ).exists():
+    if not _is_clinician_in_call(actor, locked):
         raise ServiceError(
             _("You left the call while the payment was being set up: nothing was charged.")
         )

@@ -202,6 +202,7 @@ def openapi() -> dict[str, Any]:
         )
         if in_ci():
             pytest.fail(message)
+        # Justified skip: someone who cloned the project alone has no spec; CI fails above.
         pytest.skip(message)
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with open(found / "spec3.2023-08-16.yaml", encoding="utf-8") as f:
