@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint typecheck pytest pytest-postgres clean
+.PHONY: demo test packages lint typecheck pytest pytest-postgres clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/carecall demo
 
-test: $(STAMP) lint typecheck pytest pytest-postgres
+test: $(STAMP) packages lint typecheck pytest pytest-postgres
+
+# Chromium, PostgreSQL, Redis and coturn from Debian when missing (the tests use them for real).
+packages:
+	bash testsupport/debian-packages
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -25,12 +29,12 @@ typecheck: $(STAMP)
 	$(BIN)/mypy .
 
 # The first pass always runs on SQLite, even when DATABASE_URL points at PostgreSQL.
-pytest: $(STAMP)
+pytest: $(STAMP) packages
 	env -u DATABASE_URL $(BIN)/pytest -q
 
 # The suite again on PostgreSQL (a throwaway cluster when DATABASE_URL is not set); browser
 # tests ran in the first pass.
-pytest-postgres: $(STAMP)
+pytest-postgres: $(STAMP) packages
 	$(BIN)/python -m testsupport.postgres -- $(BIN)/pytest -q -m "not browser"
 
 clean:
