@@ -199,9 +199,22 @@ class CallConsumer(GuardedJsonConsumer):
             await self.refuse(4409, "this call has ended")
             return
         self.visit = self.participant.visit
-        if self.visit.status == VisitStatus.DONE or self.participant.left_at is not None:
+        if self.visit.status == VisitStatus.DONE:
             await self.refuse(4409, "this call has ended")
             return
+        if self.participant.left_at is not None:
+            if self.participant.kind != ParticipantKind.PATIENT:
+                await self.refuse(4409, "this call has ended")
+                return
+            # A patient who stepped out connects again only from their page's Rejoin.
+            try:
+                self.participant = await database_sync_to_async(services.visit_rejoin_by_patient)(
+                    visit=self.visit
+                )
+            except ServiceError:
+                await self.refuse(4409, "this call has ended")
+                return
+            self.participant.visit = self.visit
         self.me = str(self.participant.pk)
         self.groups_joined = [call_group(self.visit.pk), participant_group(self.me)]
         for group in self.groups_joined:
@@ -260,6 +273,7 @@ class CallConsumer(GuardedJsonConsumer):
                 clinic=clinic.name,
                 waiting_message=WaitingAreaSettings.for_clinic(clinic).message,
                 entered_at=visit.entered_at.isoformat(),
+                admitted_at=visit.admitted_at.isoformat() if visit.admitted_at else None,
             ),
             participants=[
                 participant_info(p) for p in present_participants(visit, exclude=participant)
@@ -286,10 +300,11 @@ class CallConsumer(GuardedJsonConsumer):
             return
         payload = event["payload"]
         await self.send(text_data=json.dumps(payload))
-        if payload["type"] == "ended" or (
-            payload["type"] == "participant_left" and payload["id"] == self.me
-        ):
+        if payload["type"] == "ended":
             await self.close(code=4409, reason="this call has ended")
+        elif payload["type"] == "participant_left" and payload["id"] == self.me:
+            # They left from another page of theirs: this one is out too.
+            await self.close(code=1000, reason="left the call")
 
     async def handle(self, message: Message) -> None:
         if isinstance(message, PingIn):

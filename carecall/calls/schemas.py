@@ -228,6 +228,9 @@ class VisitInfo:
     clinic: str
     waiting_message: str
     entered_at: str
+    # When a clinician first admitted the patient: the call timer counts from it, so a reload
+    # does not restart it.
+    admitted_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -330,6 +333,8 @@ class WaitingVisit:
     with_names: list[str]
     connected: bool
     join_url: str
+    # The patient stepped out with Leave; their link brings them back until the visit ends.
+    left: bool = False
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from carecall.orgs.models import Clinic
 
 def participant_is_present(participant: Participant, visit: Visit) -> bool:
     if participant.kind == ParticipantKind.PATIENT:
-        return visit.status == VisitStatus.IN_CALL
+        # A patient who stepped out (left_at set) is not in the call until they rejoin.
+        return visit.status == VisitStatus.IN_CALL and participant.left_at is None
     return participant.joined_at is not None and participant.left_at is None
 
 
@@ -137,5 +138,6 @@ def waiting_visit_info(visit: Visit) -> WaitingVisit:
         status_changed_at=visit.status_changed_at.isoformat(),
         with_names=with_names,
         connected=bool(patient and participant_is_connected(patient)),
+        left=bool(patient and patient.left_at is not None),
         join_url=reverse("calls:join", args=[visit.clinic_id, visit.pk]),
     )

@@ -213,15 +213,45 @@ def visit_end(*, actor: User, visit: Visit) -> Visit:
 
 @transaction.atomic
 def visit_leave_by_patient(*, visit: Visit) -> Visit:
-    """The patient leaves: their stay is over."""
+    """The patient steps out (their Leave, confirmed). The visit stays open: the same link
+    brings them back (`visit_rejoin_by_patient`) until a clinician ends the consultation or it
+    is abandoned (`visits_abandon`, ABANDONED_AFTER without them). Whoever is in the call
+    hears that they left; the waiting area shows them as gone for now."""
     visit = _lock(visit)
-    if visit.status != VisitStatus.DONE:
-        _end_with_the_patient(visit)
+    if visit.status == VisitStatus.DONE:
+        return visit
+    updated = Participant.objects.filter(
+        visit=visit, kind=ParticipantKind.PATIENT, left_at__isnull=True
+    ).update(left_at=timezone.now())
+    if updated:
+        patient = Participant.objects.get(visit=visit, kind=ParticipantKind.PATIENT)
+        broadcast_on_commit(call_group(visit.pk), ParticipantLeftOut(id=str(patient.pk)))
+        _announce_to_waiting_area(visit)
     return visit
 
 
+@transaction.atomic
+def visit_rejoin_by_patient(*, visit: Visit) -> Participant:
+    """The patient who stepped out comes back with their link (their page's Rejoin): into the
+    call if it is still going, else the waiting area. Nothing happens if they never left."""
+    visit = _lock(visit)
+    if visit.status == VisitStatus.DONE:
+        raise ServiceError(_("This visit has ended."))
+    patient = Participant.objects.get(visit=visit, kind=ParticipantKind.PATIENT)
+    if patient.left_at is None:
+        return patient
+    patient.left_at = None
+    patient.save(update_fields=["left_at"])
+    if visit.status == VisitStatus.IN_CALL:
+        broadcast_on_commit(
+            call_group(visit.pk), ParticipantJoinedOut(participant=participant_info(patient))
+        )
+    _announce_to_waiting_area(visit)
+    return patient
+
+
 def _end_with_the_patient(visit: Visit) -> None:
-    """The patient is gone (left, or abandoned the visit): the call hears it and ends. The
+    """The patient is gone for good (abandoned the visit): the call hears it and ends. The
     caller holds the visit's lock and has checked it is not done."""
     patient = Participant.objects.get(visit=visit, kind=ParticipantKind.PATIENT)
     # The visit ends with the patient: everyone else in it has left too.
@@ -231,11 +261,21 @@ def _end_with_the_patient(visit: Visit) -> None:
 
 
 @transaction.atomic
+def visit_abandon(*, visit: Visit) -> Visit:
+    """End one visit as if its patient had gone for good (`visits_abandon` does this for every
+    visit unseen for ABANDONED_AFTER)."""
+    visit = _lock(visit)
+    if visit.status != VisitStatus.DONE:
+        _end_with_the_patient(visit)
+    return visit
+
+
+@transaction.atomic
 def participant_leave(*, participant: Participant) -> None:
     """A clinician or guest leaves. When the last clinician goes, the patient waits again."""
     visit = _lock(participant.visit)
     if participant.kind == ParticipantKind.PATIENT:
-        visit_leave_by_patient(visit=visit)
+        visit_leave_by_patient(visit=visit)  # steps out; the visit stays open
         return
     updated = Participant.objects.filter(pk=participant.pk, left_at__isnull=True).update(
         left_at=timezone.now()

@@ -18,6 +18,7 @@ from carecall.calls import services
 from carecall.calls.access import (
     GUEST_SESSION_KEY,
     guest_for_token,
+    patient_of,
     visit_for_staff,
     visit_for_token,
 )
@@ -100,6 +101,7 @@ def visit(request: HttpRequest, token: str) -> HttpResponse:
         ended = {"clinic": v.clinic, "assets": call_page_assets(v.clinic)}
         return _render_call(request, "calls/ended.html", ended, status=410)
     area = WaitingAreaSettings.for_clinic(v.clinic)
+    patient = patient_of(v)
     context = _call_context(
         clinic=v.clinic,
         ws_path=ws_reverse("ws-patient", token),
@@ -107,6 +109,9 @@ def visit(request: HttpRequest, token: str) -> HttpResponse:
         leave_url=reverse("calls:visit_leave", args=[token]),
         name=v.display_name,
     )
+    # A patient who stepped out sees "You left the call" and a Rejoin; nothing connects
+    # (and nothing is written) until they choose it.
+    context["patient_left"] = patient.left_at is not None
     return _render_call(
         request, "calls/visit.html", {"visit": v, "clinic": v.clinic, "area": area, **context}
     )
@@ -114,9 +119,11 @@ def visit(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_POST
 def visit_leave(request: HttpRequest, token: str) -> HttpResponse:
+    """The patient's Leave without the live page: step out, then their page says how to
+    come back."""
     v = visit_for_token(token)
     services.visit_leave_by_patient(visit=v)
-    return render(request, "calls/ended.html", {"clinic": v.clinic, "left": True})
+    return redirect("calls:visit", token=token)
 
 
 @login_required

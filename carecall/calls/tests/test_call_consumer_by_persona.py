@@ -9,6 +9,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from carecall.calls import services
 from carecall.calls.models import VisitStatus
 from carecall.calls.tests.ws import (
     Sockets,
@@ -151,6 +152,7 @@ async def test_the_patient_token_opens_the_patients_own_visit(
         "clinic": "Harbour GP",
         "waiting_message": "Please wait. A clinician will join you shortly.",
         "entered_at": visit.entered_at.isoformat(),
+        "admitted_at": None,
     }
     assert welcome["participants"] == []  # nobody to connect to while waiting
 
@@ -212,7 +214,7 @@ async def test_an_ended_call_cannot_be_rejoined_with_an_old_patient_token(
     assert await staff_again.refused() == (4409, "this call has ended")
 
 
-async def test_a_patient_who_left_cannot_come_back_with_their_token(
+async def test_a_patient_who_left_comes_back_with_the_same_token_until_the_visit_ends(
     world: World, sockets: Sockets
 ) -> None:
     visit, token = await db(enter)(world.harbour)
@@ -221,10 +223,17 @@ async def test_a_patient_who_left_cannot_come_back_with_their_token(
     await patient.send({"type": "leave"})
     assert await patient.closed() == (1000, "left the call")
     await patient.close()
+    # Leaving steps out: the visit stays open and the link still opens it.
+    assert (await db(fresh_visit)(visit)).status == VisitStatus.WAITING
 
     again = sockets.new(patient_path(token))
-    assert await again.refused() == (4409, "this call has ended")
-    assert (await db(fresh_visit)(visit)).status == VisitStatus.DONE
+    welcome = await again.open()
+    assert welcome["type"] == "welcome" and welcome["visit"]["status"] == "waiting"
+    await again.close()
+
+    await db(services.visit_abandon)(visit=await db(fresh_visit)(visit))
+    ended = sockets.new(patient_path(token))
+    assert await ended.refused() == (4409, "this call has ended")
 
 
 # ---------------------------------------------------------------- guests, by claimed link

@@ -380,7 +380,7 @@ async def test_a_clinician_ends_the_call_for_everyone(
 # ---------------------------------------------------------------- leave
 
 
-async def test_the_patient_leaving_ends_the_visit_for_the_others(
+async def test_the_patient_leaving_steps_out_and_the_call_stays_open_for_the_others(
     world: World, sockets: Sockets
 ) -> None:
     call = await call_with_guest(world, sockets)
@@ -389,12 +389,25 @@ async def test_the_patient_leaving_ends_the_visit_for_the_others(
     assert await call.patient.closed() == (1000, "left the call")
     for other in call.others("patient"):
         assert await other.receive() == {"type": "participant_left", "id": call.patient_id}
-        assert await other.receive() == {
-            "type": "visit_status",
-            "status": "done",
-            "participants": [],
-        }
-    assert (await db(fresh_visit)(call.visit)).status == VisitStatus.DONE
+    assert (await db(fresh_visit)(call.visit)).status == VisitStatus.IN_CALL
+    for other in call.others("patient"):
+        assert await other.pending() == []
+
+
+async def test_a_patient_who_stepped_out_rejoins_and_the_others_hear_it(
+    world: World, sockets: Sockets
+) -> None:
+    call = await call_with_guest(world, sockets)
+    await call.patient.send({"type": "leave"})
+    assert await call.patient.closed() == (1000, "left the call")
+    await call.clinician.until("participant_left")
+
+    back = sockets.new(patient_path(call.token))
+    welcome = await back.open()
+    assert welcome["visit"]["status"] == "in_call"
+    assert {p["kind"] for p in welcome["participants"]} == {"clinician", "guest"}
+    joined = await call.clinician.until("participant_joined")
+    assert joined["participant"]["id"] == call.patient_id
 
 
 async def test_a_guest_leaving_is_announced_and_the_call_goes_on(
@@ -496,8 +509,8 @@ async def test_inviting_a_guest_to_a_visit_that_ended_is_refused_with_an_error(
     world: World, sockets: Sockets
 ) -> None:
     call = await start_call(sockets, world.harbour, world.clinician)
-    # The patient leaves through their page (not the socket): the visit is over.
-    await db(services.visit_leave_by_patient)(visit=await db(visit_row)(call.visit))
+    # The patient is gone for good (abandoned): the visit is over.
+    await db(services.visit_abandon)(visit=await db(visit_row)(call.visit))
     assert (await call.clinician.until("visit_status"))["status"] == "done"
 
     await call.clinician.send({"type": "invite_guest"})

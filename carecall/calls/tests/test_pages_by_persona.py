@@ -217,13 +217,22 @@ def test_a_patient_link_opens_only_its_own_visit(world: World) -> None:
     assert Client().get(reverse("calls:visit", args=["x" * 43])).status_code == 404
 
 
-def test_leaving_ends_the_visit_and_the_old_link_stops_working(world: World) -> None:
+def test_leaving_steps_out_and_the_same_link_offers_to_rejoin(world: World) -> None:
     visit, token = _enter(world)
     response = Client().post(reverse("calls:visit_leave", args=[token]))
-    assert "You have left" in response.content.decode()
+    assert response.status_code == 302 and response["Location"] == f"/v/{token}/"
     visit.refresh_from_db()
-    assert visit.status == VisitStatus.DONE and visit.ended_at is not None
-    assert Client().get(reverse("calls:visit", args=[token])).status_code == 410
+    assert visit.status == VisitStatus.WAITING and visit.ended_at is None
+    page = Client().get(reverse("calls:visit", args=[token]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert re.search(r"data-call[^>]* data-left[\s>]", html) and "Rejoin the call" in html
+
+
+def test_a_patient_who_never_left_is_not_shown_the_rejoin_screen(world: World) -> None:
+    _visit, token = _enter(world)
+    html = Client().get(reverse("calls:visit", args=[token])).content.decode()
+    assert not re.search(r"data-call[^>]* data-left[\s>]", html)
 
 
 def test_a_guest_link_works_once_for_the_browser_that_claims_it(world: World) -> None:

@@ -62,7 +62,7 @@ def test_every_script_string_is_extractable_by_makemessages() -> None:
     for text in ("Camera off.", "%(name)s muted.", "%(name)s unmuted.", "Joining…"):
         assert f'gettext("{text}")' in call_js
     payments_js = (CARECALL / "payments" / "static" / "payments" / "payments.js").read_text()
-    for text in ("Payment received", "patient", "guest", "Pay"):
+    for text in ("Payment received", "patient", "guest", "Pay now", "Pay %(amount)s"):
         assert f'gettext("{text}")' in payments_js
 
 

@@ -58,6 +58,7 @@ async def test_a_member_of_the_clinic_gets_the_waiting_area_snapshot(
             "with_names": [],
             "connected": False,
             "join_url": f"/clinics/{world.harbour.pk}/visits/{visit.pk}/join/",
+            "left": False,
         }
     ]
 
@@ -101,7 +102,7 @@ async def test_the_snapshot_lists_only_this_clinics_callers_who_are_still_here_o
     gone, _gone_token = await db(enter)(world.harbour, "Gone", "Caller")
     await db(enter)(world.northside, "Other", "Clinic")
     await db(join)(world.clinician, second)
-    await db(services.visit_leave_by_patient)(visit=gone)
+    await db(services.visit_abandon)(visit=gone)
 
     socket = await sockets.user(world.clinician, waiting_path(world.harbour.pk))
     snapshot = await socket.open()
@@ -166,7 +167,12 @@ async def test_a_caller_who_enters_appears_live_and_is_removed_when_they_leave(
     connected = await watcher.expect("visit_changed")
     assert (connected["visit"]["status"], connected["visit"]["connected"]) == ("waiting", True)
 
+    # Leave steps out: the row stays (they may come back with their link), marked as left.
     await patient.send({"type": "leave"})
+    left = await watcher.expect("visit_changed")
+    assert (left["visit"]["id"], left["visit"]["left"]) == (str(visit.pk), True)
+
+    await db(services.visit_abandon)(visit=visit)
     assert await watcher.expect("visit_removed") == {"type": "visit_removed", "id": str(visit.pk)}
 
 
@@ -257,14 +263,13 @@ async def test_another_clinics_waiting_area_hears_nothing_of_this_clinics_caller
 # ---------------------------------------------------------------- no ghost rows after the end
 
 
-async def test_no_ghost_row_reappears_after_a_patient_leaves_and_disconnects(
+async def test_no_ghost_row_reappears_after_an_abandoned_patient_disconnects(
     world: World, sockets: Sockets
 ) -> None:
     call = await start_call(sockets, world.harbour, world.clinician)
     watcher = await waiting_area(sockets, world)
 
-    await call.patient.send({"type": "leave"})
-    assert await call.patient.closed() == (1000, "left the call")
+    await db(services.visit_abandon)(visit=call.visit)
     assert await watcher.expect("visit_removed") == {
         "type": "visit_removed",
         "id": str(call.visit.pk),
