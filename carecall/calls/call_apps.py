@@ -17,7 +17,9 @@ from carecall.orgs.models import Clinic
 class CallApp:
     key: str
     name: str
-    icon: str  # a short text symbol shown beside the name; decorative
+    # The name of an icon in the call page's sprite (calls/_icons.html: "card", "tool", …) shown
+    # beside the name; decorative. An unknown name shows the generic tool icon.
+    icon: str
     # Participant kinds that may open it (clinician / patient / guest).
     open_to: frozenset[str]
     # Whether it is switched on for a clinic (enablement, configuration).
@@ -25,7 +27,11 @@ class CallApp:
     # Static scripts every call page of such a clinic loads (an app may act for guests too, e.g.
     # the payer's side of payments), with data for them and what they add to the page's CSP.
     page_scripts: tuple[str, ...] = ()
-    page_template: str = ""  # markup included in the call page (translated, server-rendered)
+    page_styles: tuple[str, ...] = ()  # static stylesheets for the same pages
+    # Markup included in the call page (translated, server-rendered), once per slot: "stage"
+    # (over the video), "panel" (inside Apps and tools), "dialogs" (at the end of the page);
+    # without a slot (the page after the call) it renders what a payer needs.
+    page_template: str = ""
     page_data: Callable[[Clinic], dict[str, str]] = field(default=lambda clinic: {})
     page_csp: Callable[[], dict[str, list[str]]] = field(default=lambda: {})
 
@@ -57,6 +63,7 @@ def call_apps_for(*, clinic: Clinic, kind: ParticipantKind | str) -> list[CallAp
 @dataclass(frozen=True)
 class CallPageAssets:
     scripts: list[str]
+    styles: list[str]
     templates: list[str]
     data: dict[str, dict[str, str]]  # app key -> data attributes
     csp: dict[str, list[str]]
@@ -65,6 +72,7 @@ class CallPageAssets:
 def call_page_assets(clinic: Clinic) -> CallPageAssets:
     """What the enabled apps add to a call page of this clinic, whoever opens it."""
     scripts: list[str] = []
+    styles: list[str] = []
     templates: list[str] = []
     data: dict[str, dict[str, str]] = {}
     csp: dict[str, list[str]] = {}
@@ -72,10 +80,11 @@ def call_page_assets(clinic: Clinic) -> CallPageAssets:
         if not app.is_enabled(clinic):
             continue
         scripts.extend(s for s in app.page_scripts if s not in scripts)
+        styles.extend(s for s in app.page_styles if s not in styles)
         if app.page_template:
             templates.append(app.page_template)
         data[app.key] = app.page_data(clinic)
         for directive, sources in app.page_csp().items():
             csp.setdefault(directive, [])
             csp[directive].extend(s for s in sources if s not in csp[directive])
-    return CallPageAssets(scripts=scripts, templates=templates, data=data, csp=csp)
+    return CallPageAssets(scripts=scripts, styles=styles, templates=templates, data=data, csp=csp)

@@ -44,10 +44,11 @@ call_app_register(
     CallApp(
         key=PAYMENTS_TOOL_KEY,
         name=str(_("Request payment")),
-        icon="💳",
+        icon="card",
         open_to=frozenset({"clinician"}),
         is_enabled=_enabled,
         page_scripts=("payments/payments.js",),
+        page_styles=("payments/payments.css",),
         page_template="payments/_call_payments.html",
         page_data=lambda clinic: {"stripe-js": settings.STRIPE_JS_URL},
         page_csp=_csp,

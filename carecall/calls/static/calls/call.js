@@ -5,6 +5,7 @@
 // the greater id is polite. After a dropped connection, the peer with the smaller id restarts ICE.
 
 import { format, gettext } from "../core/i18n.js";
+import { confirmDialog } from "../core/confirm.js";
 import { explainMediaError, fillDevicePickers, openMedia, openRememberedMedia, rememberDevices } from "./devices.js";
 
 const root = document.querySelector("[data-call]");
@@ -31,6 +32,8 @@ const state = {
   closedOnPurpose: false,
   callStartedAt: null,
   waitingSince: null,
+  screen: null,
+  reconnecting: false,
 };
 window.carecallCall = state; // for the browser tests' getStats() checks
 
@@ -53,16 +56,19 @@ function clock(ms) {
 
 window.setInterval(() => {
   if (state.waitingSince) $("[data-elapsed]").textContent = clock(Date.now() - state.waitingSince);
-  if (state.callStartedAt) $("[data-duration]").textContent = clock(Date.now() - state.callStartedAt);
+  if (state.callStartedAt && state.screen === "call") $("[data-duration]").textContent = clock(Date.now() - state.callStartedAt);
 }, 1000);
 
 // ------------------------------------------------------------------ screens
 
+const SCREENS = { waiting: "[data-waiting]", left: "[data-left-screen]", call: "[data-in-call]", ended: "[data-ended]" };
+
 function show(screen) {
-  $("[data-waiting]").hidden = screen !== "waiting";
-  $("[data-in-call]").hidden = screen !== "call";
-  $("[data-ended]").hidden = screen !== "ended";
-  $("[data-controls]").hidden = screen === "ended";
+  for (const [name, selector] of Object.entries(SCREENS)) $(selector).hidden = screen !== name;
+  // After the end, or after leaving, no call control remains (only what that screen offers).
+  $("[data-controls]").hidden = screen === "ended" || screen === "left";
+  if (screen === "ended" || screen === "left") closePanels();
+  state.screen = screen;
   if (screen === "call" && !state.callStartedAt) state.callStartedAt = Date.now();
 }
 
@@ -76,19 +82,52 @@ function showWaiting(onHold) {
   announce(onHold ? gettext("The clinician put you on hold. Please wait.") : gettext("Please wait. A clinician will join you."));
 }
 
+function stopMedia() {
+  if (state.stream) state.stream.getTracks().forEach((t) => t.stop());
+}
+
 function showEnded(text) {
+  if (state.screen === "ended") return; // "ended" and then visit_status "done": say it once
   state.closedOnPurpose = true;
   closeAllPeers();
-  if (state.stream) state.stream.getTracks().forEach((t) => t.stop());
-  $("[data-ended-text]").textContent = text;
+  stopMedia();
+  const textEl = $("[data-ended-text]");
+  textEl.textContent = text || "";
+  textEl.hidden = !text;
+  const summary = $("[data-summary-duration]");
+  if (summary && state.callStartedAt) summary.textContent = clock(Date.now() - state.callStartedAt);
+  state.callStartedAt = null;
   show("ended");
-  announce(text);
+  announce(text || gettext("The call has ended"));
+  // In-call apps show what is left to do (an unpaid request) or a summary (payments).
+  document.dispatchEvent(new CustomEvent("carecall:ended", { detail: { slot: $("[data-ended-apps]") } }));
   if (state.ws) state.ws.close();
+}
+
+function showLeft() {
+  state.closedOnPurpose = true;
+  closeAllPeers();
+  stopMedia();
+  state.stream = null;
+  show("left");
+  $('[data-action="rejoin"]').focus();
+  announce(gettext("You left the call. You can rejoin with this link."));
 }
 
 // ------------------------------------------------------------------ tiles
 
-function tileFor(id, name, self = false) {
+function initials(name) {
+  return (name || "?").split(/\s+/).filter(Boolean).slice(0, 2).map((w) => w[0].toUpperCase()).join("");
+}
+
+function countTiles() {
+  const tiles = $("[data-tiles]");
+  const n = tiles.children.length;
+  tiles.dataset.count = String(Math.min(n, 6));
+  $("[data-stage-empty]").hidden = n > 0;
+}
+
+function tileFor(id, name) {
   let tile = $(`[data-tile="${id}"]`);
   if (tile) return tile;
   tile = document.createElement("li");
@@ -97,15 +136,19 @@ function tileFor(id, name, self = false) {
   const video = document.createElement("video");
   video.autoplay = true;
   video.playsInline = true;
-  if (self) video.muted = true;
+  const avatar = document.createElement("span");
+  avatar.className = "tile-avatar";
+  avatar.setAttribute("aria-hidden", "true");
+  avatar.textContent = initials(name);
   const caption = document.createElement("p");
   caption.className = "tile-name";
-  caption.textContent = self ? format(gettext("%(name)s (you)"), { name }) : name;
+  caption.textContent = name;
   const flags = document.createElement("p");
   flags.className = "tile-flags";
   flags.dataset.flags = "";
-  tile.append(video, caption, flags);
+  tile.append(video, avatar, caption, flags);
   $("[data-tiles]").append(tile);
+  countTiles();
   return tile;
 }
 
@@ -120,13 +163,31 @@ function setFlags(id, { audio, video, connected, joining, note }) {
   if (note) parts.push(note);
   if (audio === false) parts.push(gettext("Muted"));
   if (video === false) parts.push(gettext("Camera off"));
+  if (tile.classList.contains("poor") && !lost) parts.push(gettext("Poor connection"));
   tile.querySelector("[data-flags]").textContent = parts.join(" · ");
   tile.classList.toggle("lost", lost);
+  tile.classList.toggle("camera-off", video === false);
 }
 
 function removeTile(id) {
   const tile = $(`[data-tile="${id}"]`);
   if (tile) tile.remove();
+  countTiles();
+}
+
+function showSelf() {
+  $("[data-self-video]").srcObject = state.stream;
+  $("[data-self-pip]").classList.toggle("camera-off", !state.video);
+}
+
+function setStatusChip() {
+  const chip = $("[data-status-chip]");
+  let text = "";
+  if (state.reconnecting) text = gettext("Reconnecting…");
+  else if (state.visitStatus === "on_hold" && role !== "patient") text = gettext("On hold");
+  else if ([...state.peers.values()].some((p) => p.poor)) text = gettext("Poor connection");
+  chip.textContent = text;
+  chip.hidden = !text;
 }
 
 // ------------------------------------------------------------------ peers
@@ -229,7 +290,7 @@ async function onSignal(message) {
 
 function joinMesh(participants) {
   show("call");
-  tileFor(state.me.id, state.me.name, true).querySelector("video").srcObject = state.stream;
+  showSelf();
   for (const info of participants) {
     if (info.id === state.me.id) continue;
     state.people.set(info.id, info);
@@ -244,13 +305,49 @@ function joinMesh(participants) {
       restartIfMine(info.id);
     }
   }
+  countTiles();
 }
+
+// Poor connection: a round trip over 400 ms or over 8 % of packets lost since the last look.
+const POOR_RTT_S = 0.4;
+const POOR_LOSS = 0.08;
+async function checkQuality() {
+  for (const [id, peer] of state.peers) {
+    if (peer.pc.connectionState !== "connected") continue;
+    let rtt = 0;
+    let lost = 0;
+    let received = 0;
+    try {
+      const report = await peer.pc.getStats();
+      report.forEach((s) => {
+        if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") rtt = s.currentRoundTripTime || 0;
+        if (s.type === "inbound-rtp") { lost += s.packetsLost || 0; received += s.packetsReceived || 0; }
+      });
+    } catch { continue; }
+    const last = peer.lastStats || { lost: 0, received: 0 };
+    const dLost = lost - last.lost;
+    const dTotal = dLost + (received - last.received);
+    peer.lastStats = { lost, received };
+    const poor = rtt > POOR_RTT_S || (dTotal > 50 && dLost / dTotal > POOR_LOSS);
+    if (poor !== Boolean(peer.poor)) {
+      peer.poor = poor;
+      const tile = $(`[data-tile="${id}"]`);
+      if (tile) tile.classList.toggle("poor", poor);
+      const person = state.people.get(id) || peer.info;
+      setFlags(id, { audio: person.audio, video: person.video });
+      if (poor) announce(format(gettext("Poor connection with %(name)s."), { name: person.name }));
+    }
+  }
+  setStatusChip();
+}
+window.setInterval(checkQuality, 4000);
 
 // ------------------------------------------------------------------ messages
 
 const handlers = {
   welcome(m) {
     state.retry = 0;
+    state.reconnecting = false;
     state.me = m.you;
     state.iceServers = m.ice_servers;
     state.policy = m.ice_transport_policy;
@@ -263,6 +360,8 @@ const handlers = {
       }
     }
     state.visitStatus = m.visit.status;
+    // The call time counts from the patient's first admission, so a reload does not restart it.
+    if (m.visit.admitted_at) state.callStartedAt = Date.parse(m.visit.admitted_at);
     renderApps(m.apps);
     for (const p of m.participants) state.people.set(p.id, p);
     if (role === "patient" && m.visit.status !== "in_call") {
@@ -273,13 +372,14 @@ const handlers = {
       joinMesh(m.participants);
       setHoldControls(m.visit.status === "on_hold");
     }
+    setStatusChip();
     document.title = `${m.visit.clinic} · CareCall`;
   },
   participant_joined(m) {
-    state.people.set(m.participant.id, m.participant);
+    state.people.set(m.participant.id, { ...m.participant, joining: true });
     if (role === "patient" && state.visitStatus !== "in_call") return;
     tileFor(m.participant.id, m.participant.name);
-    setFlags(m.participant.id, { ...m.participant });
+    setFlags(m.participant.id, { ...m.participant, joining: true });
     announce(format(gettext("%(name)s joined the call."), { name: m.participant.name }));
   },
   participant_left(m) {
@@ -291,10 +391,14 @@ const handlers = {
   },
   participant_connection(m) {
     const person = state.people.get(m.id);
+    // "Back" only for someone the others saw lost; a first connection after joining is not a return.
+    const wasLost = Boolean(person && person.connected === false && !person.joining);
     if (person) Object.assign(person, { connected: m.connected, joining: false });
     setFlags(m.id, { ...(person || {}), connected: m.connected, joining: false });
     if (m.connected) restartIfMine(m.id);
-    if (person) announce(m.connected ? format(gettext("%(name)s is back."), { name: person.name }) : format(gettext("%(name)s's connection was lost."), { name: person.name }));
+    if (!person) return;
+    if (!m.connected) announce(format(gettext("%(name)s's connection was lost."), { name: person.name }));
+    else if (wasLost) announce(format(gettext("%(name)s is back."), { name: person.name }));
   },
   participant_media(m) {
     const person = state.people.get(m.id);
@@ -308,7 +412,7 @@ const handlers = {
   visit_status(m) {
     const previous = state.visitStatus;
     state.visitStatus = m.status;
-    if (m.status === "done") return showEnded(gettext("The call has ended."));
+    if (m.status === "done") return showEnded("");
     if (role === "patient") {
       if (m.status === "in_call") {
         state.waitingSince = null;
@@ -328,12 +432,15 @@ const handlers = {
       }
     }
     if (previous === "on_hold" && m.status === "in_call") announce(gettext("The patient is back in the call."));
+    setStatusChip();
   },
-  ended(m) { showEnded(format(gettext("%(name)s ended the call."), { name: m.by })); },
+  ended(m) {
+    showEnded(state.me && m.by === state.me.name ? gettext("You ended the call.") : format(gettext("%(name)s ended the call."), { name: m.by }));
+  },
   guest_invite(m) {
     $("[data-invite]").hidden = false;
     $("[data-invite-url]").value = m.url;
-    openApps(true);
+    openPanel("apps", true);
     announce(gettext("A guest link is ready to copy."));
   },
   error(m) { announce(m.message); },
@@ -343,12 +450,25 @@ const handlers = {
 function setHoldControls(onHold) {
   const hold = $('[data-action="hold"]');
   const resume = $('[data-action="resume"]');
+  // Exactly one of the two is shown (the stylesheet makes [hidden] win over button styles).
   if (hold) hold.hidden = onHold;
   if (resume) resume.hidden = !onHold;
   $("[data-hold-banner]").hidden = !(onHold && role !== "patient");
 }
 
-// ------------------------------------------------------------------ apps drawer
+// ------------------------------------------------------------------ panels: Devices, Apps and tools
+
+const PANELS = { apps: "[data-apps]", devices: "[data-devices]" };
+
+function svgIcon(name) {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("class", "icon");
+  svg.setAttribute("aria-hidden", "true");
+  const use = document.createElementNS("http://www.w3.org/2000/svg", "use");
+  use.setAttribute("href", document.getElementById(`icon-${name}`) ? `#icon-${name}` : "#icon-tool");
+  svg.append(use);
+  return svg;
+}
 
 function renderApps(apps) {
   const list = $("[data-apps-list]");
@@ -356,29 +476,101 @@ function renderApps(apps) {
     const item = document.createElement("li");
     const button = document.createElement("button");
     button.type = "button";
-    button.className = "secondary";
+    button.className = "secondary app-button";
     button.dataset.app = app.key;
-    button.textContent = `${app.icon} ${app.name}`;
+    const label = document.createElement("span");
+    label.textContent = app.name;
+    button.append(svgIcon(app.icon), label);
     button.addEventListener("click", () => document.dispatchEvent(new CustomEvent("carecall:app", { detail: app })));
     item.append(button);
     return item;
   }));
-  $("[data-apps-empty]").hidden = apps.length > 0;
+  // Nothing to open (a patient, or a clinic with no tools): no Apps and tools button at all.
+  $('[data-controls] [data-action="apps"]').hidden = apps.length === 0;
 }
 
-function openApps(open) {
-  $("[data-apps]").hidden = !open;
-  $('[data-action="apps"]').setAttribute("aria-expanded", String(open));
+function closePanels() {
+  for (const name of Object.keys(PANELS)) openPanel(name, false, { restoreFocus: false });
 }
+
+function openPanel(name, open, { restoreFocus = true } = {}) {
+  const panel = $(PANELS[name]);
+  const toggle = $(`[data-controls] [data-action="${name}"]`);
+  if (open) {
+    for (const other of Object.keys(PANELS)) if (other !== name) openPanel(other, false, { restoreFocus: false });
+  }
+  const wasOpen = !panel.hidden;
+  panel.hidden = !open;
+  if (toggle) toggle.setAttribute("aria-expanded", String(open));
+  if (open && !wasOpen) {
+    const first = panel.querySelector("button, select, input, [tabindex]");
+    if (first) first.focus();
+  } else if (!open && wasOpen && restoreFocus && toggle && !toggle.hidden) {
+    toggle.focus();
+  }
+}
+// An app opening its panel (payments) brings Apps and tools up if it was closed.
+document.addEventListener("carecall:open-apps", () => openPanel("apps", true));
+
+// ------------------------------------------------------------------ self-view position
+
+const CORNERS = ["top-left", "top-right", "bottom-left", "bottom-right"];
+function placeSelf(corner) {
+  const pip = $("[data-self-pip]");
+  pip.dataset.corner = corner;
+  try { sessionStorage.setItem("carecall.pip", corner); } catch { /* private mode */ }
+}
+(function selfViewMoves() {
+  const pip = $("[data-self-pip]");
+  let saved = "bottom-right";
+  try { saved = sessionStorage.getItem("carecall.pip") || saved; } catch { /* private mode */ }
+  placeSelf(CORNERS.includes(saved) ? saved : "bottom-right");
+  let drag = null;
+  pip.addEventListener("pointerdown", (event) => {
+    drag = { x: event.clientX, y: event.clientY };
+    pip.setPointerCapture(event.pointerId);
+    pip.classList.add("dragging");
+  });
+  pip.addEventListener("pointerup", (event) => {
+    if (!drag) return;
+    pip.classList.remove("dragging");
+    drag = null;
+    // Dropped: snap to the corner nearest to where the pointer let go.
+    const stage = $("[data-in-call]").getBoundingClientRect();
+    const top = event.clientY < stage.top + stage.height / 2;
+    const left = event.clientX < stage.left + stage.width / 2;
+    placeSelf(`${top ? "top" : "bottom"}-${left ? "left" : "right"}`);
+  });
+  pip.addEventListener("pointercancel", () => { drag = null; pip.classList.remove("dragging"); });
+  pip.addEventListener("keydown", (event) => {
+    const [v, h] = pip.dataset.corner.split("-");
+    const next = { ArrowUp: ["top", h], ArrowDown: ["bottom", h], ArrowLeft: [v, "left"], ArrowRight: [v, "right"] }[event.key];
+    if (!next) return;
+    event.preventDefault();
+    placeSelf(next.join("-"));
+    announce(gettext("Your camera moved."));
+  });
+})();
 
 // ------------------------------------------------------------------ websocket
 
 function reconnectLater() {
   state.retry += 1;
   const delay = Math.min(10000, 500 * 2 ** Math.min(state.retry, 5));
+  state.reconnecting = true;
+  setStatusChip();
   announce(gettext("Connection lost. Reconnecting…"));
   window.clearTimeout(state.reconnectTimer);
   state.reconnectTimer = window.setTimeout(connect, delay);
+}
+
+function parseMessage(data) {
+  try {
+    const message = JSON.parse(data);
+    return message && typeof message.type === "string" ? message : null;
+  } catch {
+    return null;
+  }
 }
 
 function connect() {
@@ -389,7 +581,8 @@ function connect() {
   state.ws = ws;
   ws.onopen = () => { if (state.retry) announce(gettext("Reconnected.")); };
   ws.onmessage = (event) => {
-    const message = JSON.parse(event.data);
+    const message = parseMessage(event.data);
+    if (!message) return;
     const handler = handlers[message.type];
     if (handler) Promise.resolve(handler(message)).catch((error) => console.error(error));
     // In-call apps (payments) listen for their own messages, and for welcome / visit_status.
@@ -398,7 +591,8 @@ function connect() {
   ws.onclose = (event) => {
     window.clearTimeout(state.pongTimer);
     if (state.closedOnPurpose || ws !== state.ws) return;
-    if (event.code === 4409) return showEnded(gettext("The call has ended."));
+    if (event.code === 4409) return showEnded("");
+    if (event.code === 1000 && event.reason === "left the call" && role === "patient") return showLeft();
     if (event.code === 4403 || event.code === 4404) return showEnded(event.reason || gettext("You cannot join this call."));
     reconnectLater();
   };
@@ -450,10 +644,9 @@ function replaceTracks(newStream) {
   }
   newStream.getAudioTracks().forEach((t) => { t.enabled = state.audio; });
   newStream.getVideoTracks().forEach((t) => { t.enabled = state.video; });
-  state.stream.getTracks().forEach((t) => t.stop());
+  stopMedia();
   state.stream = newStream;
-  const self = state.me && $(`[data-tile="${state.me.id}"] video`);
-  if (self) self.srcObject = newStream;
+  showSelf();
   $("[data-waiting-preview]").srcObject = newStream;
 }
 
@@ -471,50 +664,98 @@ async function switchDevice() {
   }
 }
 
+function setControl(button, { label, icon, pressed }) {
+  button.querySelector(".ctl-label").textContent = label;
+  button.querySelector("use").setAttribute("href", `#icon-${icon}`);
+  button.setAttribute("aria-pressed", String(pressed));
+}
+
+async function leaveCall() {
+  const patient = role === "patient";
+  const ok = await confirmDialog({
+    title: gettext("Leave the call?"),
+    message: patient
+      ? gettext("You can come back with this link until the clinic ends the consultation.")
+      : (role === "guest"
+        ? gettext("Your guest link works once: you cannot come back with it.")
+        : gettext("The others stay in the call. If you are the last clinician, the patient waits again.")),
+    confirmLabel: gettext("Leave"),
+    cancelLabel: gettext("Stay in the call"),
+    danger: true,
+  });
+  if (!ok) return;
+  if (patient) {
+    if (state.ws && state.ws.readyState === WebSocket.OPEN) {
+      state.closedOnPurpose = true;
+      send({ type: "leave" });
+      showLeft();
+    } else {
+      state.closedOnPurpose = true;
+      $("[data-leave-form]").submit(); // no live socket: the server steps them out all the same
+    }
+    return;
+  }
+  state.closedOnPurpose = true;
+  send({ type: "leave" });
+  closeAllPeers();
+  stopMedia();
+  if (root.dataset.leaveUrl) window.location.assign(root.dataset.leaveUrl);
+  else showEnded(gettext("You left the call."));
+}
+
 const actions = {
   mute(button) {
     state.audio = !state.audio;
     state.stream.getAudioTracks().forEach((t) => { t.enabled = state.audio; });
-    button.textContent = state.audio ? gettext("Mute") : gettext("Unmute");
-    button.setAttribute("aria-pressed", String(!state.audio));
+    setControl(button, { label: state.audio ? gettext("Mute") : gettext("Unmute"), icon: state.audio ? "mic" : "mic-off", pressed: !state.audio });
     send({ type: "media", audio: state.audio, video: state.video });
     announce(state.audio ? gettext("Microphone on.") : gettext("Microphone muted."));
   },
   camera(button) {
     state.video = !state.video;
     state.stream.getVideoTracks().forEach((t) => { t.enabled = state.video; });
-    button.textContent = state.video ? gettext("Turn camera off") : gettext("Turn camera on");
-    button.setAttribute("aria-pressed", String(!state.video));
+    setControl(button, { label: state.video ? gettext("Stop video") : gettext("Start video"), icon: state.video ? "camera" : "camera-off", pressed: !state.video });
+    showSelf();
     send({ type: "media", audio: state.audio, video: state.video });
     announce(state.video ? gettext("Camera on.") : gettext("Camera off."));
   },
-  apps() { openApps($("[data-apps]").hidden); },
+  apps() { openPanel("apps", $("[data-apps]").hidden); },
+  devices() { openPanel("devices", $("[data-devices]").hidden); },
   hold() { send({ type: "hold" }); },
   resume() { send({ type: "resume" }); },
   invite() { send({ type: "invite_guest" }); },
-  end() { send({ type: "end" }); },
+  async end() {
+    const ok = await confirmDialog({
+      title: gettext("End the call for everyone?"),
+      message: gettext("The patient's link stops working. Unpaid payment requests stay payable from it."),
+      confirmLabel: gettext("End call"),
+      cancelLabel: gettext("Keep the call going"),
+      danger: true,
+    });
+    if (ok) send({ type: "end" });
+  },
   async "copy-invite"() {
     const url = $("[data-invite-url]").value;
     try { await navigator.clipboard.writeText(url); announce(gettext("Link copied.")); }
     catch { $("[data-invite-url]").select(); announce(gettext("Select the link and copy it.")); }
   },
-  leave() {
-    state.closedOnPurpose = true;
-    if (role === "patient") {
-      $("[data-leave-form]").submit();
-      return;
-    }
-    send({ type: "leave" });
-    closeAllPeers();
-    if (state.stream) state.stream.getTracks().forEach((t) => t.stop());
-    if (root.dataset.leaveUrl) window.location.assign(root.dataset.leaveUrl);
-    else showEnded(gettext("You left the call."));
+  leave: leaveCall,
+  rejoin() {
+    state.closedOnPurpose = false;
+    state.retry = 0;
+    start();
   },
 };
 
 root.addEventListener("click", (event) => {
   const button = event.target.closest("[data-action]");
   if (button && actions[button.dataset.action]) actions[button.dataset.action](button);
+});
+root.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape") return;
+  for (const name of Object.keys(PANELS)) {
+    if (!$(PANELS[name]).hidden) { openPanel(name, false); event.preventDefault(); }
+  }
 });
 $("[data-camera-select]").addEventListener("change", switchDevice);
 $("[data-microphone-select]").addEventListener("change", switchDevice);
@@ -526,8 +767,12 @@ async function start() {
     announce(explainMediaError(error));
     state.stream = new MediaStream(); // join without media rather than not at all
   }
+  state.stream.getAudioTracks().forEach((t) => { t.enabled = state.audio; });
+  state.stream.getVideoTracks().forEach((t) => { t.enabled = state.video; });
   await fillDevicePickers($("[data-camera-select]"), $("[data-microphone-select]"), state.stream).catch(() => {});
   connect();
 }
 
-start();
+// A patient who stepped out and reopens the link sees "You left" and decides; else, connect.
+if (root.hasAttribute("data-left")) show("left");
+else start();

@@ -13,14 +13,21 @@ function csrfToken() {
 }
 
 async function api(url, { method = "GET", body } = {}) {
-  const response = await fetch(url, {
-    method,
-    credentials: "same-origin",
-    headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
-    body: body ? JSON.stringify(body) : undefined,
-  });
+  let response;
+  try {
+    response = await fetch(url, {
+      method,
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+  } catch {
+    // Offline, or the server could not be reached: say so, and let the person try again.
+    return { ok: false, status: 0, data: { error: gettext("CareCall could not be reached. Check your connection and try again.") } };
+  }
   let data = {};
   try { data = await response.json(); } catch { data = { error: gettext("The server answered with an error. Try again.") }; }
+  if (!response.ok && !data.error) data.error = gettext("The server answered with an error. Try again.");
   return { ok: response.ok, status: response.status, data };
 }
 
@@ -45,6 +52,25 @@ function start() {
   if (payerEl) payer(payerEl);
 }
 
+function icon(name) {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("class", "icon");
+  svg.setAttribute("aria-hidden", "true");
+  const use = document.createElementNS("http://www.w3.org/2000/svg", "use");
+  use.setAttribute("href", `#icon-${name}`);
+  svg.append(use);
+  return svg;
+}
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+const OPEN = ["requested", "processing", "failed"];
+
 // ------------------------------------------------------------------ clinician
 
 function clinician(panel) {
@@ -52,17 +78,40 @@ function clinician(panel) {
   const form = panel.querySelector("[data-request-form]");
   const list = panel.querySelector("[data-pay-list]");
   const error = panel.querySelector("[data-pay-error]");
+  const banner = document.querySelector("[data-paid-banner]");
+  const description = form.elements.description;
+  const counter = panel.querySelector("[data-pay-description-count]");
+  const descriptionMax = Number(appData.dataset.descriptionMax || 200);
+  const none = panel.querySelector("[data-pay-none]");
+  const summary = panel.querySelector("[data-pay-summary]");
   const requests = new Map();
+  let ended = false;
 
   document.addEventListener("carecall:app", (event) => {
     if (event.detail.key !== "payments") return;
     panel.hidden = false;
+    document.dispatchEvent(new CustomEvent("carecall:open-apps"));
     load().then(() => form.querySelector("#pay-amount").focus());
   });
 
+  // Say how long the description is before the server has to refuse it (nothing is cut off).
+  function countDescription() {
+    const n = description.value.length;
+    const over = n > descriptionMax;
+    counter.textContent = over
+      ? format(gettext("%(n)s characters too many (at most %(max)s)."), { n: n - descriptionMax, max: descriptionMax })
+      : format(gettext("%(n)s of %(max)s characters"), { n, max: descriptionMax });
+    counter.classList.toggle("form-error", over);
+    if (over) description.setAttribute("aria-invalid", "true");
+    else if (description.getAttribute("aria-invalid") && !error.textContent) description.removeAttribute("aria-invalid");
+    return !over;
+  }
+  description.addEventListener("input", countDescription);
+  countDescription();
+
   async function load() {
     const { ok, data } = await api(base);
-    if (!ok) return;
+    if (!ok) { if (!ended) error.textContent = data.error; return; }
     const missing = panel.querySelector("[data-pay-missing]");
     missing.hidden = !data.missing;
     missing.textContent = data.missing;
@@ -74,81 +123,128 @@ function clinician(panel) {
     const chosen = select.value;
     select.replaceChildren(...data.payers.map((p) => new Option(`${p.name} (${payerKindLabel(p.kind)})`, p.id)));
     if (chosen) select.value = chosen;
-    for (const r of data.requests) requests.set(r.id, r);
+    for (const r of data.requests) update(r);
     render();
+  }
+
+  function statusText(r) {
+    if (r.status === "paid") return gettext("Payment received");
+    if (r.status === "requested") return gettext("Waiting for payment");
+    return r.status_label;
   }
 
   function render() {
     const items = [...requests.values()].sort((a, b) => a.created_at.localeCompare(b.created_at));
     list.replaceChildren(...items.map((r) => {
-      const li = document.createElement("li");
+      const li = el("li", `payment-item status-${r.status}`);
       li.dataset.request = r.id;
       li.dataset.status = r.status;
-      const label = r.status === "paid" ? gettext("Payment received") : (r.status === "requested" ? gettext("Pending") : r.status_label);
-      const text = document.createElement("span");
-      text.textContent = `${r.amount_display} — ${r.description} — ${r.payer_name}: ${label}`;
-      if (r.status === "paid") text.textContent += ` (${r.card_brand} •••• ${r.card_last4}, ${r.reference})`;
-      if (r.failure_message && r.status === "failed") text.textContent += ` — ${r.failure_message}`;
-      if (r.cancel_reason && r.status === "cancelled") text.textContent += ` — ${r.cancel_reason}`;
-      li.append(text);
-      if (["requested", "processing", "failed"].includes(r.status)) {
-        const cancel = document.createElement("button");
+      const head = el("p", "payment-line");
+      head.append(el("strong", "payment-amount", r.amount_display), " ", el("span", "", r.description));
+      const status = el("p", "payment-status");
+      status.append(el("span", `badge badge-${r.status}`, statusText(r)), " ", el("span", "muted", r.payer_name));
+      li.append(head, status);
+      if (r.status === "paid") li.append(el("p", "muted", `${r.card_brand} •••• ${r.card_last4} · ${r.reference}`));
+      if (r.failure_message && r.status === "failed") li.append(el("p", "form-error", r.failure_message));
+      if (r.cancel_reason && r.status === "cancelled") li.append(el("p", "muted", r.cancel_reason));
+      if (OPEN.includes(r.status) && !ended) {
+        const cancel = el("button", "secondary", gettext("Cancel request"));
         cancel.type = "button";
-        cancel.className = "secondary";
-        cancel.textContent = gettext("Cancel");
         cancel.setAttribute("aria-label", format(gettext("Cancel %(amount)s %(description)s"), { amount: r.amount_display, description: r.description }));
         cancel.addEventListener("click", async () => {
           cancel.disabled = true;
           const result = await api(`${base}${r.id}/cancel/`, { method: "POST" });
           if (!result.ok) { announce(result.data.error); cancel.disabled = false; return; }
-          requests.set(r.id, result.data.request);
+          update(result.data.request);
           render();
         });
-        li.append(" ", cancel);
+        li.append(cancel);
       }
       return li;
     }));
-    panel.querySelector("[data-pay-none]").hidden = items.length > 0;
+    none.hidden = items.length > 0;
   }
+
+  // A request's news, told once: Payment received as a banner over the call; a failure too.
+  function update(r) {
+    const before = requests.get(r.id);
+    requests.set(r.id, r);
+    if (!before || before.status === r.status) return;
+    if (r.status === "paid") {
+      showBanner(r, true);
+      announce(format(gettext("Payment received: %(amount)s for %(description)s."), { amount: r.amount_display, description: r.description }));
+    } else if (r.status === "failed") {
+      showBanner(r, false);
+      announce(format(gettext("%(name)s's payment did not go through: %(reason)s They can try again."), { name: r.payer_name, reason: r.failure_message }));
+    }
+  }
+
+  function showBanner(r, paid) {
+    if (!banner) return;
+    banner.classList.toggle("failed", !paid);
+    banner.querySelector("h2").textContent = paid ? gettext("Payment received") : gettext("Payment not completed");
+    banner.querySelector("[data-paid-amount]").textContent = `${r.amount_display} — ${r.description}`;
+    banner.querySelector("[data-paid-detail]").textContent = paid
+      ? format(gettext("%(name)s paid by %(card)s. Reference %(reference)s."), { name: r.payer_name, card: `${r.card_brand} •••• ${r.card_last4}`, reference: r.reference })
+      : format(gettext("%(reason)s %(name)s can try again."), { reason: r.failure_message, name: r.payer_name });
+    banner.hidden = false;
+  }
+  if (banner) banner.querySelector("[data-paid-dismiss]").addEventListener("click", () => { banner.hidden = true; });
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const button = form.querySelector("[data-pay-submit]");
     if (button.disabled) return;
-    button.disabled = true;
     error.textContent = "";
-    form.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
+    form.querySelectorAll("[aria-invalid]").forEach((node) => node.removeAttribute("aria-invalid"));
+    if (!countDescription()) { description.focus(); return; }
+    button.disabled = true;
     const body = {
       amount: form.elements.amount.value,
-      description: form.elements.description.value,
+      description: description.value,
       payer: form.elements.payer.value,
     };
-    const result = await api(base, { method: "POST", body });
-    button.disabled = false;
-    if (!result.ok) {
-      error.textContent = result.data.error;
-      const field = result.data.field && form.elements[result.data.field];
-      if (field) { field.setAttribute("aria-invalid", "true"); field.focus(); }
-      return;
+    try {
+      const result = await api(base, { method: "POST", body });
+      if (!result.ok) {
+        error.textContent = result.data.error;
+        const field = result.data.field && form.elements[result.data.field];
+        if (field) { field.setAttribute("aria-invalid", "true"); field.focus(); }
+        return;
+      }
+      update(result.data.request);
+      render();
+      form.reset();
+      countDescription();
+      announce(format(gettext("Payment of %(amount)s requested."), { amount: result.data.request.amount_display }));
+    } finally {
+      button.disabled = false;
     }
-    requests.set(result.data.request.id, result.data.request);
-    render();
-    form.reset();
-    announce(format(gettext("Payment of %(amount)s requested."), { amount: result.data.request.amount_display }));
   });
 
   document.addEventListener("carecall:message", (event) => {
     const m = event.detail;
     if (m.type === "payment") {
-      const before = requests.get(m.request.id);
-      requests.set(m.request.id, m.request);
+      update(m.request);
       render();
-      if (m.request.status === "paid" && (!before || before.status !== "paid")) {
-        announce(format(gettext("Payment received: %(amount)s for %(description)s."), { amount: m.request.amount_display, description: m.request.description }));
-      }
     } else if (m.type === "participant_joined" || m.type === "welcome") {
-      if (!panel.hidden) load();
+      if (!panel.hidden || m.type === "welcome") load();
     }
+  });
+
+  // After the end: the call's payments join the visit summary, and stay live while anything
+  // is still open (a patient may pay later from their link).
+  document.addEventListener("carecall:ended", (event) => {
+    ended = true;
+    if (banner) banner.hidden = true;
+    const slot = event.detail.slot;
+    slot.replaceChildren(el("h2", "", gettext("Payments in this call")), summary);
+    render();
+    const poll = async () => {
+      if (document.visibilityState === "visible") await load();
+      if ([...requests.values()].some((r) => OPEN.includes(r.status))) window.setTimeout(poll, 10000);
+    };
+    poll();
   });
 }
 
@@ -157,16 +253,19 @@ function clinician(panel) {
 function payer(section) {
   const base = (location.pathname.match(/^\/[vj]\/[^/]+\//) || [""])[0] + "payments/";
   const list = section.querySelector("[data-payer-list]");
-  const form = section.querySelector("[data-pay-form]");
-  const formError = section.querySelector("[data-pay-form-error]");
-  const confirmation = section.querySelector("[data-pay-confirmation]");
+  const dialog = document.querySelector("[data-pay-dialog]");
+  const form = dialog.querySelector("[data-pay-form]");
+  const formError = dialog.querySelector("[data-pay-form-error]");
+  const confirmation = dialog.querySelector("[data-pay-confirmation]");
+  const payButton = form.querySelector("[data-pay-button]");
   const texts = {};
   section.querySelector("[data-payer-texts]").content.querySelectorAll("[data-text]")
-    .forEach((el) => { texts[el.dataset.text] = el.textContent; });
+    .forEach((node) => { texts[node.dataset.text] = node.textContent; });
   const requests = new Map();
+  const dismissed = new Set();
   let me = null;
   let stripeLoaded = null;
-  let current = null; // {id, stripe, elements, element}
+  let current = null; // {id, request, stripe, elements, element}
 
   function loadStripe() {
     if (!stripeLoaded) {
@@ -174,7 +273,7 @@ function payer(section) {
         const script = document.createElement("script");
         script.src = appData.dataset.stripeJs;
         script.onload = resolve;
-        script.onerror = () => reject(new Error(gettext("Stripe.js could not be loaded. Check your connection and try again.")));
+        script.onerror = () => { stripeLoaded = null; reject(new Error(gettext("Stripe.js could not be loaded. Check your connection and try again."))); };
         document.head.append(script);
       });
     }
@@ -189,33 +288,64 @@ function payer(section) {
     render();
   }
 
+  const payLabel = (r) => format(gettext("Pay %(amount)s"), { amount: r.amount_display });
+
+  function card(r) {
+    const li = el("li", `pay-card status-${r.status}`);
+    li.dataset.request = r.id;
+    li.append(el("p", "pay-card-clinic", r.clinic));
+    li.append(el("p", "pay-card-amount", r.amount_display));
+    li.append(el("p", "pay-card-description", r.description));
+    const actions = el("div", "pay-card-actions");
+    if (r.status === "paid") {
+      const done = el("p", "pay-card-status paid");
+      done.append(icon("check"), ` ${texts.paid} · ${r.reference}`);
+      li.append(done);
+      if (r.receipt_url) {
+        const link = el("a", "button secondary", gettext("View receipt"));
+        link.href = r.receipt_url;
+        link.target = "_blank";
+        link.rel = "noopener";
+        actions.append(link);
+      }
+      const hide = el("button", "secondary", gettext("Close"));
+      hide.type = "button";
+      hide.setAttribute("aria-label", format(gettext("Close the paid %(amount)s"), { amount: r.amount_display }));
+      hide.addEventListener("click", () => { dismissed.add(r.id); render(); });
+      actions.append(hide);
+    } else {
+      if (r.status === "processing") li.append(el("p", "pay-card-status", r.status_label));
+      if (r.status === "failed" && r.failure_message) {
+        li.append(el("p", "form-error", `${r.failure_message} ${gettext("Check the card details or use another card, then try again.")}`));
+      }
+      if (["requested", "failed"].includes(r.status)) {
+        const pay = el("button", "button-large", gettext("Pay now"));
+        pay.type = "button";
+        pay.setAttribute("aria-label", `${gettext("Pay now")}: ${r.amount_display}, ${r.description}`);
+        pay.addEventListener("click", () => open(r.id));
+        actions.append(pay);
+      }
+    }
+    if (actions.children.length) li.append(actions);
+    return li;
+  }
+
   function render() {
-    const mine = [...requests.values()].filter((r) => r.payer_id === me)
+    // Cancelled and expired requests are gone for the payer; paid ones stay until closed.
+    const mine = [...requests.values()]
+      .filter((r) => r.payer_id === me && (OPEN.includes(r.status) || r.status === "paid") && !dismissed.has(r.id))
       .sort((a, b) => a.created_at.localeCompare(b.created_at));
     section.hidden = mine.length === 0;
-    list.replaceChildren(...mine.map((r) => {
-      const li = document.createElement("li");
-      li.dataset.request = r.id;
-      const text = document.createElement("span");
-      if (r.status === "paid") text.textContent = `${texts.paid}: ${r.amount_display} — ${r.description} (${r.reference})`;
-      else if (["requested", "processing", "failed"].includes(r.status)) text.textContent = `${texts.requested}: ${r.amount_display} — ${r.description}`;
-      else text.textContent = `${r.amount_display} — ${r.description}: ${r.status_label}${r.cancel_reason ? ` (${r.cancel_reason})` : ""}`;
-      li.append(text);
-      if (["requested", "failed"].includes(r.status)) {
-        const pay = document.createElement("button");
-        pay.type = "button";
-        pay.textContent = texts["pay-now"];
-        pay.setAttribute("aria-label", `${texts["pay-now"]}: ${r.amount_display} ${r.description}`);
-        pay.addEventListener("click", () => open(r.id));
-        li.append(" ", pay);
-      }
-      return li;
-    }));
+    list.replaceChildren(...mine.map(card));
+  }
+
+  function unmount() {
+    if (current && current.element) current.element.unmount();
+    current = null;
   }
 
   async function open(id) {
     formError.textContent = "";
-    confirmation.hidden = true;
     const { ok, data } = await api(`${base}${id}/`);
     if (!ok) {
       if (data.request) { requests.set(id, data.request); render(); }
@@ -223,73 +353,83 @@ function payer(section) {
       return;
     }
     try { await loadStripe(); } catch (error) { announce(error.message); return; }
-    if (current && current.element) current.element.unmount();
+    unmount();
     const stripe = window.Stripe(data.publishable_key, { stripeAccount: data.stripe_account });
     const elements = stripe.elements({ clientSecret: data.client_secret });
     const element = elements.create("payment");
     element.mount(form.querySelector("[data-payment-element]"));
-    current = { id, stripe, elements, element };
-    form.querySelector("[data-pay-title]").textContent =
-      `${data.request.amount_display} — ${data.request.description}`;
+    current = { id, request: data.request, stripe, elements, element };
+    dialog.querySelector("[data-pay-title]").textContent = format(gettext("Pay %(clinic)s"), { clinic: data.request.clinic });
+    dialog.querySelector("[data-pay-for]").textContent = `${data.request.amount_display} — ${data.request.description}`;
+    payButton.textContent = payLabel(data.request);
     if (data.receipt_email) form.elements.email.value = data.receipt_email;
     form.hidden = false;
+    confirmation.hidden = true;
+    if (!dialog.open) dialog.showModal();
     form.elements.email.focus();
+  }
+
+  function close() {
+    unmount();
+    if (dialog.open) dialog.close();
   }
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const button = form.querySelector("[data-pay-button]");
-    if (button.disabled || !current) return; // a second click never pays twice
-    button.disabled = true;
-    button.textContent = texts.paying;
+    if (payButton.disabled || !current) return; // a second click never pays twice
+    const paying = current;
+    payButton.disabled = true;
+    payButton.textContent = texts.paying;
     formError.textContent = "";
     try {
       const email = form.elements.email.value.trim();
-      const saved = await api(`${base}${current.id}/email/`, { method: "POST", body: { email } });
+      const saved = await api(`${base}${paying.id}/email/`, { method: "POST", body: { email } });
       if (!saved.ok) {
         formError.textContent = saved.data.error;
         if (saved.data.field === "email") form.elements.email.focus();
         return;
       }
-      const result = await current.stripe.confirmPayment({
-        elements: current.elements,
+      const result = await paying.stripe.confirmPayment({
+        elements: paying.elements,
         confirmParams: { receipt_email: email, return_url: location.href },
         redirect: "if_required",
       });
       if (result.error && result.error.code !== "payment_intent_unexpected_state") {
-        formError.textContent = result.error.message;
-        announce(result.error.message);
+        const again = result.error.type === "card_error" || result.error.type === "validation_error"
+          ? gettext("Check the card details or use another card, then press Pay again.")
+          : gettext("Press Pay to try again.");
+        formError.textContent = `${result.error.message} ${again}`;
+        announce(formError.textContent);
         return;
       }
       // Stripe.js says it is done; the server asks Stripe what really happened.
-      const done = await api(`${base}${current.id}/complete/`, { method: "POST" });
+      const done = await api(`${base}${paying.id}/complete/`, { method: "POST" });
       if (!done.ok) { formError.textContent = done.data.error; return; }
       requests.set(done.data.request.id, done.data.request);
       render();
       if (done.data.request.status === "paid") showConfirmation(done.data.request, email);
       else formError.textContent = done.data.request.failure_message || done.data.request.status_label;
     } finally {
-      button.disabled = false;
-      button.textContent = button.dataset.label || gettext("Pay");
+      payButton.disabled = false;
+      if (current) payButton.textContent = payLabel(current.request);
     }
   });
-  form.querySelector("[data-pay-button]").dataset.label = form.querySelector("[data-pay-button]").textContent;
 
-  section.querySelector("[data-pay-close]").addEventListener("click", () => {
-    form.hidden = true;
-    if (current && current.element) current.element.unmount();
-    current = null;
-  });
+  for (const button of dialog.querySelectorAll("[data-pay-close]")) button.addEventListener("click", close);
+  dialog.querySelector("[data-pay-done]").addEventListener("click", close);
+  dialog.addEventListener("close", unmount); // Escape closes the native dialog too
 
   function showConfirmation(r, email) {
+    unmount();
     form.hidden = true;
-    if (current && current.element) current.element.unmount();
-    current = null;
     for (const dd of confirmation.querySelectorAll("[data-confirm]")) {
       const key = dd.dataset.confirm;
       dd.textContent = key === "card" ? `${r.card_brand} •••• ${r.card_last4}` : r[key];
     }
     confirmation.querySelector("[data-confirm-email]").textContent = email;
+    const receipt = confirmation.querySelector("[data-confirm-receipt]");
+    receipt.hidden = !r.receipt_url;
+    if (r.receipt_url) receipt.href = r.receipt_url;
     confirmation.hidden = false;
     confirmation.focus();
     announce(format(gettext("Payment confirmed: %(amount)s. Reference %(reference)s."), { amount: r.amount_display, reference: r.reference }));
@@ -302,12 +442,20 @@ function payer(section) {
       const isNew = !requests.has(m.request.id);
       requests.set(m.request.id, m.request);
       render();
-      if (isNew && m.request.payer_id === me) announce(`${texts.requested}: ${m.request.amount_display} — ${m.request.description}.`);
+      if (isNew && m.request.payer_id === me) {
+        announce(format(gettext("%(clinic)s asks you to pay %(amount)s for %(description)s. Press Pay now."), { clinic: m.request.clinic, amount: m.request.amount_display, description: m.request.description }));
+      }
       if (current && current.id === m.request.id && ["cancelled", "expired"].includes(m.request.status)) {
-        form.hidden = true;
+        close();
         announce(m.request.cancel_reason || m.request.status_label);
       }
     }
+  });
+
+  // After the call: what is still unpaid stays payable on the end screen.
+  document.addEventListener("carecall:ended", (event) => {
+    event.detail.slot.append(section);
+    render();
   });
   load();
 }
