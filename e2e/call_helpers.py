@@ -125,3 +125,23 @@ def until(page: Page, predicate: str, timeout: float = 15) -> None:
     while not page.evaluate(predicate):
         assert time.monotonic() < deadline, f"never true: {predicate}"
         page.wait_for_timeout(100)
+
+
+def confirm_in_dialog(page: Page, button: str) -> None:
+    """Answer the confirmation dialog (core/confirm.js) with its `button`."""
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name=button).click()
+    expect(dialog).to_have_count(0)
+
+
+def end_call(page: Page) -> None:
+    """A clinician's End call, confirmed."""
+    page.get_by_role("toolbar", name="Call controls").get_by_role("button", name="End call").click()
+    confirm_in_dialog(page, "End call")
+
+
+def leave_call(page: Page) -> None:
+    """Leave, confirmed."""
+    page.get_by_role("toolbar", name="Call controls").get_by_role("button", name="Leave").click()
+    confirm_in_dialog(page, "Leave")

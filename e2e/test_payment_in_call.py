@@ -61,7 +61,9 @@ def _request(doctor: Page, amount: str, description: str) -> None:
     doctor.get_by_label(re.compile(r"^Amount")).fill(amount)
     doctor.get_by_label("Description").fill(description)
     doctor.locator("[data-request-form]").get_by_role("button", name="Request payment").click()
-    expect(doctor.locator("[data-pay-list]")).to_contain_text(f"{description} — Pat Jones: Pending")
+    item = doctor.locator("[data-pay-list] li").filter(has_text=description)
+    expect(item).to_contain_text("Waiting for payment")
+    expect(item).to_contain_text("Pat Jones")
 
 
 def _card(patient: Page, number: str) -> None:
@@ -82,12 +84,13 @@ def test_seed_flow_operator_approves_admin_connects_patient_pays_receipt_arrives
         _shot(doctor, "4-requested")
 
         payer = patient.locator("[data-payer]")
-        expect(payer).to_contain_text("Payment requested: AUD 85.00 — Standard consultation")
+        expect(payer).to_contain_text("AUD 85.00")
+        expect(payer).to_contain_text("Standard consultation")
         patient.get_by_role("button", name=re.compile("^Pay now")).click()
         patient.get_by_label("Email for your receipt").fill("pat.jones@example.test")
         _card(patient, "4242 4242 4242 4242")
         _shot(patient, "5-pay-form")
-        patient.get_by_role("button", name="Pay", exact=True).click()
+        patient.get_by_role("button", name=re.compile(r"^Pay AUD ")).click()
 
         confirmation = patient.locator("[data-pay-confirmation]")
         expect(confirmation).to_be_visible()
@@ -129,11 +132,17 @@ def test_a_declined_card_shows_why_then_another_card_pays(
         patient.get_by_role("button", name=re.compile("^Pay now")).click()
         patient.get_by_label("Email for your receipt").fill("pat@example.test")
         _card(patient, "4000 0000 0000 0002")
-        patient.get_by_role("button", name="Pay", exact=True).click()
-        expect(patient.locator("[data-pay-form-error]")).to_have_text("Your card was declined.")
+        patient.get_by_role("button", name=re.compile(r"^Pay AUD ")).click()
+        expect(patient.locator("[data-pay-form-error]")).to_have_text(
+            "Your card was declined. Check the card details or use another card, then press Pay again."
+        )
+        # The clinician is told too (Stripe's payment_failed, re-read by CareCall), and how it goes on.
+        banner = doctor.get_by_role("region", name="Payment not completed")
+        expect(banner).to_contain_text("AUD 40.00 — Follow-up")
+        expect(banner).to_contain_text("Pat Jones can try again.")
         _shot(patient, "8-declined")
         _card(patient, "4242 4242 4242 4242")
-        patient.get_by_role("button", name="Pay", exact=True).click()
+        patient.get_by_role("button", name=re.compile(r"^Pay AUD ")).click()
         expect(patient.locator("[data-pay-confirmation]")).to_contain_text("AUD 40.00")
         expect(doctor.locator("[data-pay-list]")).to_contain_text("Payment received")
 
@@ -147,7 +156,7 @@ def test_three_d_secure_challenge_then_paid(live_url: str, browser: Browser, set
         patient.get_by_role("button", name=re.compile("^Pay now")).click()
         patient.get_by_label("Email for your receipt").fill("pat@example.test")
         _card(patient, "4000 0025 0000 3155")
-        patient.get_by_role("button", name="Pay", exact=True).click()
+        patient.get_by_role("button", name=re.compile(r"^Pay AUD ")).click()
         challenge = patient.get_by_role("dialog")
         expect(challenge).to_be_visible()
         _shot(patient, "9-3ds-challenge")

@@ -37,7 +37,7 @@ def _pay(patient: Page) -> str:
     patient.get_by_role("button", name=re.compile("^Pay now")).click()
     patient.get_by_label("Email for your receipt").fill(PATIENT_EMAIL)
     _card(patient, "4242 4242 4242 4242")
-    patient.get_by_role("button", name="Pay", exact=True).click()
+    patient.get_by_role("button", name=re.compile(r"^Pay AUD ")).click()
     confirmation = patient.locator("[data-pay-confirmation]")
     expect(confirmation).to_contain_text("AUD 85.00")
     return confirmation.locator('[data-confirm="reference"]').inner_text()

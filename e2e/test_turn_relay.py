@@ -25,6 +25,7 @@ from carecall.orgs.demo import CLINICIAN, demo_seed
 from e2e.call_helpers import (
     FRAMES_DECODED,
     SELECTED_CANDIDATE_TYPES,
+    end_call,
     media_context,
     patient_enters,
     sign_in,
@@ -145,7 +146,7 @@ def test_call_through_turn_relay_with_the_apps_credentials(
             rf"user <{re.escape(username)}>: incoming packet ALLOCATE processed, success", log
         ), f"coturn logged no successful allocation for {username}:\n{log[-3000:]}"
     doctor.screenshot(path=screenshot_path("call-relay-clinician"), full_page=True)
-    doctor.get_by_role("button", name="End call").click()
+    end_call(doctor)
     expect(patient.get_by_role("heading", name="The call has ended")).to_be_visible()
     doctor_ctx.close()
     patient_ctx.close()

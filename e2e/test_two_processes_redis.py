@@ -30,7 +30,7 @@ from websockets.asyncio.client import connect
 from websockets.typing import Origin
 
 from carecall.orgs.demo import CLINICIAN, DEMO_PASSWORD
-from e2e.call_helpers import media_context, patient_enters, sign_in, wait_for_video
+from e2e.call_helpers import end_call, media_context, patient_enters, sign_in, wait_for_video
 from testsupport.app_processes import AppConfig, AppProcess, app_processes, manage
 from testsupport.browser import screenshot_path
 from testsupport.redis_server import throwaway_redis
@@ -119,7 +119,7 @@ def test_clinician_on_one_process_calls_a_patient_on_the_other(
         expect(page.get_by_role("list", name="People in the call")).to_be_visible()
     _with_logs(deployment, lambda: wait_for_video(doctor))
     _with_logs(deployment, lambda: wait_for_video(patient))
-    doctor.get_by_role("button", name="End call").click()
+    end_call(doctor)
     _with_logs(
         deployment,
         lambda: expect(patient.get_by_role("heading", name="The call has ended")).to_be_visible(),

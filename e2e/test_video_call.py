@@ -9,6 +9,8 @@ from playwright.sync_api import Browser, expect
 
 from carecall.orgs.demo import CLINICIAN, demo_seed
 from e2e.call_helpers import (
+    end_call,
+    leave_call,
     media_context,
     patient_enters,
     record_tile_flags,
@@ -63,13 +65,14 @@ def test_patient_waits_clinician_joins_and_both_see_each_other(
 
     # Camera off shows on the other side, and on again.
     patient_tile = doctor.locator("[data-tile]").filter(has_text="Pat Jones")
-    patient.get_by_role("button", name="Turn camera off").click()
+    patient.get_by_role("button", name="Stop video").click()
     expect(patient_tile).to_contain_text("Camera off")
     expect(patient.get_by_role("status").filter(has_text="Camera off.")).to_be_attached()
-    patient.get_by_role("button", name="Turn camera on").click()
+    patient.get_by_role("button", name="Start video").click()
     expect(patient_tile).not_to_contain_text("Camera off")
 
-    # Switching camera (another of Chromium's fake cameras) keeps the video flowing.
+    # Switching camera (another of Chromium's fake cameras, in Devices) keeps the video flowing.
+    patient.get_by_role("button", name="Devices").click()
     camera = patient.get_by_label("Camera", exact=True)
     expect(camera.locator("option")).to_have_count(3)
     camera.select_option(label="fake_device_2")
@@ -78,6 +81,9 @@ def test_patient_waits_clinician_joins_and_both_see_each_other(
     assert patient.evaluate(sending) == "fake_device_2"
     frames = wait_for_video(doctor)
     assert wait_for_video(doctor, more_than=frames + 10) > frames
+    patient.keyboard.press("Escape")  # closes Devices, focus back on its button
+    expect(patient.get_by_role("complementary", name="Devices")).to_be_hidden()
+    expect(patient.get_by_role("button", name="Devices")).to_be_focused()
 
     # Mute shows on the other side.
     patient.get_by_role("button", name="Mute").click()
@@ -85,8 +91,10 @@ def test_patient_waits_clinician_joins_and_both_see_each_other(
     patient.get_by_role("button", name="Unmute").click()
     expect(patient_tile).not_to_contain_text("Muted")
 
-    # Hold and resume.
+    # Hold and resume: exactly one of the two controls shows at a time.
+    expect(doctor.get_by_role("button", name="Resume")).to_be_hidden()
     doctor.get_by_role("button", name="Put on hold").click()
+    expect(doctor.get_by_role("button", name="Put on hold")).to_be_hidden()
     expect(patient.get_by_role("heading", name="You are on hold")).to_be_visible()
     expect(doctor.get_by_text("The patient is on hold.")).to_be_visible()
     doctor.get_by_role("button", name="Resume").click()
@@ -95,7 +103,7 @@ def test_patient_waits_clinician_joins_and_both_see_each_other(
     wait_for_video(patient, more_than=0)
 
     # The clinician leaves: the patient goes back to waiting; joining again works.
-    doctor.get_by_role("button", name="Leave").click()
+    leave_call(doctor)
     expect(doctor).to_have_url(re.compile(r"/waiting-area/$"))
     expect(patient.get_by_role("heading", name="You are in the waiting area")).to_be_visible()
     doctor.get_by_role("row", name=re.compile("Pat Jones")).get_by_role(
@@ -104,7 +112,7 @@ def test_patient_waits_clinician_joins_and_both_see_each_other(
     wait_for_video(patient)
 
     # End call for everyone.
-    doctor.get_by_role("button", name="End call").click()
+    end_call(doctor)
     expect(patient.get_by_role("heading", name="The call has ended")).to_be_visible()
     patient.reload()
     expect(patient.get_by_role("heading", name="This consultation has ended")).to_be_visible()
