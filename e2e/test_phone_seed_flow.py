@@ -39,7 +39,7 @@ def _in_view(page: Page, name: str) -> None:
     assert box is not None
     viewport = page.viewport_size
     assert viewport is not None
-    assert 0 <= box["y"] and box["y"] + box["height"] <= viewport["height"], (name, box)
+    assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"], (name, box)
 
 
 def _request(doctor: Page, amount: str, description: str) -> None:
@@ -108,13 +108,17 @@ def test_patient_on_a_phone_pays_in_the_call_with_a_decline_and_3ds_on_the_way(
         # 3-D Secure failed, then passed.
         _card(patient, "4000 0025 0000 3155")
         sheet.get_by_role("button", name="Pay AUD 85.00").tap()
-        challenge = patient.get_by_role("dialog").filter(has=patient.get_by_role("button", name="Fail"))
+        challenge = patient.get_by_role("dialog").filter(
+            has=patient.get_by_role("button", name="Fail")
+        )
         expect(challenge).to_be_visible()
         check_page_layout(patient, "phone-7-3ds")
         challenge.get_by_role("button", name="Fail").tap()
         expect(sheet.get_by_role("alert")).to_contain_text("try again")
         sheet.get_by_role("button", name="Pay AUD 85.00").tap()
-        challenge = patient.get_by_role("dialog").filter(has=patient.get_by_role("button", name="Complete"))
+        challenge = patient.get_by_role("dialog").filter(
+            has=patient.get_by_role("button", name="Complete")
+        )
         challenge.get_by_role("button", name="Complete").tap()
 
         confirmation = patient.get_by_role("region", name="Payment confirmed")
