@@ -15,16 +15,14 @@ from e2e.layout_checks import check_page_layout
 from e2e.payment_helpers import payments_wired
 from e2e.test_payment_in_call import _approve_and_connect, _card
 
-PHONE = {
-    "viewport": {"width": 390, "height": 844},
-    "is_mobile": True,
-    "has_touch": True,
-    "device_scale_factor": 2,
-}
-
-
 def _phone(browser: Browser) -> BrowserContext:
-    return browser.new_context(permissions=["camera", "microphone"], **PHONE)
+    return browser.new_context(
+        permissions=["camera", "microphone"],
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        device_scale_factor=2,
+    )
 
 
 def _desktop(browser: Browser) -> BrowserContext:
