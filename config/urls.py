@@ -3,10 +3,12 @@ from django.urls import include, path
 from django.views.decorators.cache import cache_page
 from django.views.i18n import JavaScriptCatalog
 
-from carecall.core.views import healthz
+from carecall.core.views import favicon, healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # Browsers ask for /favicon.ico whatever the page links; send them to the SVG one.
+    path("favicon.ico", favicon),
     path(
         "jsi18n/",
         # No packages: the catalogue comes from LOCALE_PATHS, where CareCall's translations live.

@@ -20,7 +20,7 @@ from carecall.orgs.demo import CLINIC_ADMIN, CLINICIAN, ORG_ADMIN, demo_seed
 from carecall.orgs.models import Clinic
 from carecall.payments.demo import demo_payments_seed
 from carecall.payments.models import PaymentRequest, PaymentStatus
-from e2e.call_helpers import sign_in
+from e2e.call_helpers import confirm_in_dialog, sign_in
 from e2e.payment_helpers import payments_wired
 from e2e.test_payment_in_call import _approve_and_connect, _card, _into_call, _request
 from testsupport.browser import screenshot_path
@@ -95,8 +95,16 @@ def test_admin_refunds_part_of_a_payment_then_checks_the_report_and_the_csv(
         admin.get_by_label("Note (optional, for your records)").fill("Session cut short")
         _shot(admin, "2-refund-form")
         admin.get_by_role("button", name="Refund", exact=True).click()
+        # A refund asks first, saying how much goes back; Cancel refunds nothing.
+        question = admin.get_by_role("dialog", name="Refund this payment?")
+        expect(question).to_contain_text("AUD 25.00 goes back to the patient's card")
+        _shot(admin, "2b-refund-confirm")
+        question.get_by_role("button", name="Cancel").click()
+        expect(admin.get_by_text("Left to refund: AUD 85.00")).to_be_visible()
+        admin.get_by_role("button", name="Refund", exact=True).click()
+        confirm_in_dialog(admin, "Refund")
 
-        expect(admin.get_by_role("status")).to_contain_text("Refund of AUD 25.00: refunded.")
+        expect(admin.get_by_role("status")).to_contain_text("Refunded AUD 25.00.")
         details = admin.locator("dl")
         expect(details).to_contain_text("Partially refunded")
         expect(details).to_contain_text("AUD 25.00")
@@ -208,7 +216,8 @@ def test_org_admin_refunds_part_of_a_demo_payment_and_the_report_and_csv_follow(
         admin.get_by_label("Amount to refund (AUD)").fill("10.00")
         admin.get_by_label("Reason").select_option(label="Requested by the patient")
         admin.get_by_role("button", name="Refund", exact=True).click()
-        expect(admin.get_by_role("status")).to_contain_text("Refund of AUD 10.00: refunded.")
+        confirm_in_dialog(admin, "Refund")
+        expect(admin.get_by_role("status")).to_contain_text("Refunded AUD 10.00.")
         expect(admin.locator("dl")).to_contain_text("Partially refunded")
         _shot(admin, "5-demo-payment-refunded")
 

@@ -75,7 +75,17 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.full_name or self.email
 
     def get_short_name(self) -> str:
-        return (self.full_name.split() or [self.email])[0]
+        """The first name, for greetings: "Dr Chris Lee" is greeted as Chris, not as Dr."""
+        words = self.full_name.split()
+        while len(words) > 1 and words[0].rstrip(".").lower() in HONORIFICS:
+            words = words[1:]
+        return (words or [self.email])[0]
+
+
+# Titles people put before their name; a greeting by first name skips them.
+HONORIFICS = frozenset(
+    {"dr", "prof", "professor", "mr", "mrs", "ms", "miss", "mx", "sir", "dame", "a/prof", "assoc"}
+)
 
 
 class Invitation(TimestampedModel):

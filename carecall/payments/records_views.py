@@ -30,7 +30,7 @@ from carecall.core.errors import ServiceError
 from carecall.orgs.access import clinic_for_user, organisation_for_user
 from carecall.orgs.models import Clinic, Membership, Organisation
 from carecall.payments.gateway import PaymentGatewayError
-from carecall.payments.models import PaymentRequest, PaymentStatus, RefundReason
+from carecall.payments.models import PaymentRequest, PaymentStatus, RefundReason, RefundStatus
 from carecall.payments.refunds import receipt_resend, refund_create, refundable_amount
 from carecall.payments.reports import (
     PAGE_SIZE,
@@ -346,14 +346,15 @@ def payment_refund(request: HttpRequest, clinic_id: int, payment_id: str) -> Htt
             status=503 if error.retryable else 400,
             form_token=request.POST.get("form_token", "") if error.retryable else "",
         )
-    messages.success(
-        request,
-        _("Refund of %(amount)s: %(status)s.")
-        % {
-            "amount": amount_format(refund.amount, pr.currency),
+    amount = amount_format(refund.amount, pr.currency)
+    if refund.status == RefundStatus.SUCCEEDED:
+        said = _("Refunded %(amount)s.") % {"amount": amount}
+    else:
+        said = _("Refund of %(amount)s sent to Stripe, which says it is %(status)s.") % {
+            "amount": amount,
             "status": refund.get_status_display().lower(),
-        },
-    )
+        }
+    messages.success(request, said)
     return redirect("payments:payment_detail", clinic_id=clinic_id, payment_id=pr.pk)
 
 

@@ -62,13 +62,18 @@ export function confirmDialog({ title, message = "", confirmLabel, cancelLabel, 
 // submitter's name/value and the browser's own validation).
 document.addEventListener("submit", async (event) => {
   const form = event.target;
-  if (!(form instanceof HTMLFormElement) || !form.dataset.confirm) return;
+  if (!(form instanceof HTMLFormElement) || !(form.dataset.confirm || form.dataset.confirmTitle)) return;
   if (form.dataset.confirmed === "yes") { delete form.dataset.confirmed; return; }
   event.preventDefault();
   const submitter = event.submitter;
+  // "%(value)s" in the message is the value of the field data-confirm-field names (the refund's
+  // amount), so the question shows what will really happen.
+  const field = form.dataset.confirmField && form.elements.namedItem(form.dataset.confirmField);
+  const value = field && "value" in field ? String(field.value).trim() : "";
+  const said = (text) => text.replace("%(value)s", value);
   const ok = await confirmDialog({
-    title: form.dataset.confirmTitle || form.dataset.confirm,
-    message: form.dataset.confirmTitle ? form.dataset.confirm : "",
+    title: said(form.dataset.confirmTitle || form.dataset.confirm),
+    message: form.dataset.confirmTitle ? said(form.dataset.confirm) : "",
     confirmLabel: form.dataset.confirmButton || (submitter && submitter.textContent.trim()) || gettext("Confirm"),
     danger: true,
   });

@@ -1,0 +1,28 @@
+"""What every page carries: a favicon, the confirmation module; greetings by first name."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from carecall.accounts.models import User
+
+
+@pytest.mark.django_db
+def test_favicon_ico_leads_to_the_svg_icon_that_every_page_links() -> None:
+    response = Client().get("/favicon.ico")
+    assert response.status_code == 302
+    icon = Client().get(response["Location"])
+    assert icon.status_code == 200
+    assert b"<svg" in b"".join(icon.streaming_content)  # type: ignore[attr-defined]
+    page = Client().get("/accounts/sign-in/").content.decode()
+    assert 'rel="icon"' in page and "core/favicon" in page
+    assert "core/confirm.js" in page
+
+
+@pytest.mark.parametrize(
+    ("full_name", "greeting"),
+    [("Dr Chris Lee", "Chris"), ("Prof. Ann Ng", "Ann"), ("Hannah Smith", "Hannah"), ("Dr", "Dr")],
+)
+def test_the_short_name_skips_a_title(full_name: str, greeting: str) -> None:
+    assert User(full_name=full_name, email="x@example.test").get_short_name() == greeting
