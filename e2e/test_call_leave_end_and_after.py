@@ -66,7 +66,9 @@ def test_the_patients_leave_asks_then_steps_out_and_the_same_link_rejoins(
     confirm_in_dialog(patient, "Leave")
     expect(patient.get_by_role("heading", name="You left the call")).to_be_visible()
     expect(_controls(patient)).to_be_hidden()
-    expect(doctor.get_by_role("status").filter(has_text="Pat Jones left the call.")).to_be_attached()
+    expect(
+        doctor.get_by_role("status").filter(has_text="Pat Jones left the call.")
+    ).to_be_attached()
     _shot(patient, "left")
 
     # The old link still opens the visit: it says so and offers the way back, and only that.

@@ -15,6 +15,7 @@ from e2e.layout_checks import check_page_layout
 from e2e.payment_helpers import payments_wired
 from e2e.test_payment_in_call import _approve_and_connect, _card
 
+
 def _phone(browser: Browser) -> BrowserContext:
     return browser.new_context(
         permissions=["camera", "microphone"],
