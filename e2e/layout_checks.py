@@ -1,11 +1,13 @@
 """Layout checks for browser tests, as a person meets a page: nothing scrolls sideways, every
-visible control can be hit (nothing covers its centre; 44×44 CSS px on touch screens), and
-whatever the page hides with the `hidden` attribute really is invisible."""
+visible control can be hit (nothing covers its centre; 44×44 CSS px on touch screens),
+whatever the page hides with the `hidden` attribute really is invisible, and axe-core finds
+no serious or critical accessibility violation."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
 from testsupport.browser import screenshot_path
@@ -62,7 +64,9 @@ _OVERFLOW_JS = """
     .filter((el) => el.getBoundingClientRect().right > width + 1 && !el.closest("[hidden]"))
     .map((el) => el.tagName.toLowerCase() + (el.className ? "." + String(el.className).split(" ")[0] : ""))
     .slice(0, 5);
-  return { scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth, wide };
+  // clientWidth, not innerWidth: a phone browser zooms out to fit a page that is too wide, so
+  // innerWidth grows with the fault; the layout viewport stays the device's width.
+  return { scrollWidth: document.documentElement.scrollWidth, innerWidth: width, wide };
 }
 """
 
@@ -85,10 +89,26 @@ def assert_hidden_is_invisible(page: Page) -> None:
     assert not shown, f"{page.url}: hidden yet rendered: {shown}"
 
 
+_AXE = Axe()
+
+
+def assert_axe_clean(page: Page) -> None:
+    """axe-core finds no serious or critical violation on the page as it stands."""
+    results = _AXE.run(page)
+    bad = [
+        f"{v['id']} ({v['impact']}): {v['help']} — "
+        + ", ".join(str(n["target"]) for n in v["nodes"][:3])
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not bad, f"{page.url}: " + "; ".join(bad)
+
+
 def check_page_layout(page: Page, shot: str | None = None) -> None:
-    """All three checks; a screenshot under var/screenshots first when `shot` names one."""
+    """All four checks; a screenshot under var/screenshots first when `shot` names one."""
     if shot:
         page.screenshot(path=screenshot_path(shot))
     assert_no_horizontal_overflow(page)
     assert_hidden_is_invisible(page)
     assert_controls_reachable(page)
+    assert_axe_clean(page)

@@ -100,6 +100,19 @@ def test_after_end_call_no_control_remains_and_a_later_payment_reaches_the_summa
     with payments_wired(settings, live_url):
         _approve_and_connect(browser, live_url)
         doctor, patient = _call(browser, live_url)
+        # A description over 200 characters is refused with the count, never cut silently.
+        doctor.get_by_role("button", name="Apps and tools").click()
+        doctor.get_by_role("complementary").get_by_role("button", name="Request payment").click()
+        doctor.get_by_label(re.compile(r"^Amount")).fill("60")
+        doctor.get_by_label("Description").fill("x" * 205)
+        expect(doctor.get_by_text("5 characters too many (at most 200).")).to_be_visible()
+        doctor.locator("[data-request-form]").get_by_role("button", name="Request payment").click()
+        expect(doctor.get_by_label("Description")).to_have_value("x" * 205)
+        expect(doctor.get_by_label("Description")).to_be_focused()
+        expect(doctor.get_by_text("No payments requested yet.")).to_be_visible()
+        doctor.get_by_role("complementary").get_by_role(
+            "button", name="Close Apps and tools"
+        ).click()
         _request(doctor, "60", "Dressing change")
         expect(patient.get_by_role("button", name=re.compile("^Pay now"))).to_be_visible()
 

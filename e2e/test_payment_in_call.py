@@ -57,7 +57,9 @@ def _into_call(browser: Browser, live_url: str) -> tuple[Page, Page]:
 
 def _request(doctor: Page, amount: str, description: str) -> None:
     doctor.get_by_role("button", name="Apps and tools").click()
-    doctor.get_by_role("button", name="Request payment").click()
+    # The tool's button is the first "Request payment" in the panel (the form's submit follows).
+    apps = doctor.get_by_role("complementary", name="Apps and tools")
+    apps.get_by_role("button", name="Request payment").first.click()
     doctor.get_by_label(re.compile(r"^Amount")).fill(amount)
     doctor.get_by_label("Description").fill(description)
     doctor.locator("[data-request-form]").get_by_role("button", name="Request payment").click()

@@ -78,6 +78,10 @@ def test_patient_on_a_phone_pays_in_the_call_with_a_decline_and_3ds_on_the_way(
         wait_for_video(patient)
         wait_for_video(doctor)
         check_page_layout(patient, "phone-3-call")
+        # Nothing for a patient to open: no Apps and tools button leading to "no tools".
+        controls = patient.get_by_role("toolbar", name="Call controls")
+        expect(controls.get_by_role("button", name="Mute")).to_be_visible()
+        expect(controls.get_by_role("button", name="Apps and tools")).to_have_count(0)
         check_page_layout(doctor, "desktop-3-call")
 
         # The request arrives as a card over the call, in view, announced.

@@ -48,7 +48,7 @@ async def test_with_the_app_enabled_and_stripe_connected_only_the_clinician_sees
     call = await start_call(sockets, connected.harbour, connected.clinician, with_guest=True)
 
     assert _tool(call.welcomes["clinician"]) == [
-        {"key": "payments", "name": "Request payment", "icon": "💳"}
+        {"key": "payments", "name": "Request payment", "icon": "card"}
     ]
     assert _tool(call.welcomes["patient"]) == []
     assert _tool(call.welcomes["guest"]) == []
