@@ -19,10 +19,12 @@ SIZES = [(360, 640), (390, 844), (768, 1024), (1280, 800), (1920, 1080)]
 
 
 def _call(browser: Browser, live_url: str, *, touch: bool) -> tuple[Page, Page]:
-    options = {"is_mobile": True, "has_touch": True} if touch else {}
     doctor = browser.new_context(permissions=["camera", "microphone"]).new_page()
     patient = browser.new_context(
-        permissions=["camera", "microphone"], viewport={"width": 360, "height": 640}, **options
+        permissions=["camera", "microphone"],
+        viewport={"width": 360, "height": 640},
+        is_mobile=touch,
+        has_touch=touch,
     ).new_page()
     sign_in(doctor, live_url, CLINICIAN.email)
     doctor.get_by_role("link", name="Waiting area of Harbour GP").click()
