@@ -1,4 +1,5 @@
 import zoneinfo
+from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -31,6 +32,38 @@ class ClinicPaymentSettingsForm(forms.Form):
     contact_phone = forms.CharField(
         label=_("Contact phone on receipts"), required=False, max_length=32
     )
+    legal_name = forms.CharField(
+        label=_("Legal name on receipts"),
+        required=False,
+        max_length=200,
+        help_text=_("The business name patients' insurers know, e.g. Harbour GP Pty Ltd."),
+    )
+    address = forms.CharField(
+        label=_("Address on receipts"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    business_number = forms.CharField(
+        label=_("Business number (ABN in Australia; elsewhere the tax id)"),
+        required=False,
+        max_length=30,
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        clinicians: tuple[tuple[int, str], ...] | list[tuple[int, str]] = (),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        # One provider number per clinician of the clinic, printed on their receipts.
+        for user_id, name in clinicians:
+            self.fields[f"provider_{user_id}"] = forms.CharField(
+                label=_("Provider number of %(name)s") % {"name": name},
+                required=False,
+                max_length=20,
+            )
 
 
 class OrganisationForm(forms.Form):

@@ -210,14 +210,16 @@ def _clinic_settings_page(
 
 
 def _payment_settings_form(clinic: Clinic, data: QueryDict | None = None) -> Form:
-    from carecall.payments.clinic_settings import payment_max_text
+    from carecall.payments.clinic_settings import clinic_receipt_initial, payment_max_text
 
+    clinicians, receipt = clinic_receipt_initial(clinic)
     initial = {
         "payment_max_amount": payment_max_text(clinic),
         "contact_email": clinic.contact_email,
         "contact_phone": clinic.contact_phone,
+        **receipt,
     }
-    return ClinicPaymentSettingsForm(data, initial=initial, prefix="pay")
+    return ClinicPaymentSettingsForm(data, initial=initial, prefix="pay", clinicians=clinicians)
 
 
 def _clinic_payment_settings(request: HttpRequest, clinic: Clinic) -> HttpResponse:
@@ -227,8 +229,14 @@ def _clinic_payment_settings(request: HttpRequest, clinic: Clinic) -> HttpRespon
     payment_form = _payment_settings_form(clinic, request.POST)
     if payment_form.is_valid():
         try:
+            data = dict(payment_form.cleaned_data)
+            providers = {
+                int(key.removeprefix("provider_")): data.pop(key)
+                for key in list(data)
+                if key.startswith("provider_")
+            }
             clinic_payment_settings_update(
-                actor=_user(request), clinic=clinic, **payment_form.cleaned_data
+                actor=_user(request), clinic=clinic, provider_numbers=providers, **data
             )
         except ServiceError as error:
             _form_error(payment_form, error)

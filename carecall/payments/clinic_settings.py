@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -17,10 +18,13 @@ from carecall.audit.services import audit_record
 from carecall.core.currencies import amount_format, amount_parse, amount_to_major, currency_for
 from carecall.core.errors import ServiceError
 from carecall.orgs.access import MANAGERS, clinic_for_user
-from carecall.orgs.models import Clinic
+from carecall.orgs.models import Clinic, Membership, Role
+from carecall.payments.models import ClinicReceiptDetails, ProviderNumber
+from carecall.payments.receipts import business_number_clean, free_text_clean
 
 PHONE_MAX = 32
 _PHONE = re.compile(r"\+?[0-9 ()\-.]{3,}")
+_PROVIDER = re.compile(r"[0-9A-Z]{6,12}")
 
 
 def payment_max_minor(clinic: Clinic, *, currency: str | None = None) -> int:
@@ -35,6 +39,25 @@ def payment_max_text(clinic: Clinic) -> str:
     return amount_to_major(payment_max_minor(clinic), clinic.currency)
 
 
+def clinic_receipt_initial(clinic: Clinic) -> tuple[list[tuple[int, str]], dict[str, str]]:
+    """The clinic's clinicians (id, name) and the receipt fields as the settings form shows them."""
+    details = ClinicReceiptDetails.objects.filter(clinic=clinic).first()
+    numbers = dict(ProviderNumber.objects.filter(clinic=clinic).values_list("user_id", "number"))
+    members = (
+        Membership.objects.filter(clinic=clinic, role=Role.CLINICIAN)
+        .select_related("user")
+        .order_by("user__full_name")
+    )
+    clinicians = [(m.user_id, m.user.get_full_name()) for m in members]
+    initial = {
+        "legal_name": details.legal_name if details else "",
+        "address": details.address if details else "",
+        "business_number": details.business_number if details else "",
+        **{f"provider_{uid}": numbers.get(uid, "") for uid, _name in clinicians},
+    }
+    return clinicians, initial
+
+
 def clinic_payment_settings_update(
     *,
     actor: User,
@@ -42,8 +65,14 @@ def clinic_payment_settings_update(
     payment_max_amount: str,
     contact_email: str,
     contact_phone: str,
+    legal_name: str | None = None,
+    address: str | None = None,
+    business_number: str | None = None,
+    provider_numbers: dict[int, str] | None = None,
 ) -> Clinic:
-    """Check everything first; change nothing unless all of it is right."""
+    """Check everything first; change nothing unless all of it is right. The receipt details
+    (legal name, address, ABN or tax id, clinicians' provider numbers) stay as they are when
+    not given."""
     access = clinic_for_user(actor, clinic.pk, roles=MANAGERS)
     clinic = access.clinic
     try:
@@ -73,12 +102,28 @@ def clinic_payment_settings_update(
             % {"n": PHONE_MAX},
             field="contact_phone",
         )
+    receipt = _receipt_changes_checked(
+        clinic,
+        legal_name=legal_name,
+        address=address,
+        business_number=business_number,
+        provider_numbers=provider_numbers,
+    )
     decimals = currency_for(clinic.currency).decimals
     new_max = (Decimal(maximum) / (10**decimals)).quantize(Decimal("0.01"))
     with transaction.atomic():
         locked = Clinic.objects.select_for_update().get(pk=clinic.pk)
+        receipt_changes = _receipt_changes_save(locked, receipt)
         before = (payment_max_minor(locked), locked.contact_email, locked.contact_phone)
         if before == (maximum, email, phone):
+            if receipt_changes:
+                audit_record(
+                    action=AuditAction.CLINIC_PAYMENT_SETTINGS,
+                    actor=actor,
+                    clinic=locked,
+                    target=f"clinic:{locked.pk}",
+                    summary=f"Payment settings of {locked.name}: " + "; ".join(receipt_changes),
+                )
             return locked
         locked.payment_max_amount = new_max
         locked.contact_email = email
@@ -96,6 +141,7 @@ def clinic_payment_settings_update(
             changes.append(f"contact email {before[1] or '—'} → {email or '—'}")
         if before[2] != phone:
             changes.append(f"contact phone {before[2] or '—'} → {phone or '—'}")
+        changes.extend(receipt_changes)
         audit_record(
             action=AuditAction.CLINIC_PAYMENT_SETTINGS,
             actor=actor,
@@ -104,3 +150,65 @@ def clinic_payment_settings_update(
             summary=f"Payment settings of {locked.name}: " + "; ".join(changes),
         )
     return locked
+
+
+def _receipt_changes_checked(
+    clinic: Clinic,
+    *,
+    legal_name: str | None,
+    address: str | None,
+    business_number: str | None,
+    provider_numbers: dict[int, str] | None,
+) -> dict[str, Any]:
+    """The receipt details as they will be stored, or a ServiceError naming the field."""
+    out: dict[str, Any] = {}
+    if legal_name is not None:
+        out["legal_name"] = free_text_clean(legal_name, field="legal_name", limit=200)
+    if address is not None:
+        out["address"] = free_text_clean(address, field="address", limit=500, multiline=True)
+    if business_number is not None:
+        out["business_number"] = business_number_clean(clinic, business_number)
+    if provider_numbers is not None:
+        clinicians = set(
+            Membership.objects.filter(clinic=clinic, role=Role.CLINICIAN).values_list(
+                "user_id", flat=True
+            )
+        )
+        numbers: dict[int, str] = {}
+        for user_id, number in provider_numbers.items():
+            if user_id not in clinicians:
+                raise ServiceError(_("That person is not a clinician of this clinic."))
+            number = "".join(number.split()).upper()
+            if number and not _PROVIDER.fullmatch(number):
+                raise ServiceError(
+                    _("A provider number has 6 to 12 letters and digits, e.g. 2123456A."),
+                    field=f"provider_{user_id}",
+                )
+            numbers[user_id] = number
+        out["provider_numbers"] = numbers
+    return out
+
+
+def _receipt_changes_save(clinic: Clinic, receipt: dict[str, Any]) -> list[str]:
+    """Store what changed (the caller holds the clinic's lock); say it for the audit trail."""
+    changes: list[str] = []
+    fields = {k: v for k, v in receipt.items() if k != "provider_numbers"}
+    if fields:
+        details, _created = ClinicReceiptDetails.objects.get_or_create(clinic=clinic)
+        for name, value in fields.items():
+            if getattr(details, name) != value:
+                changes.append(f"receipt {name.replace('_', ' ')} changed")
+                setattr(details, name, value)
+        details.save()
+    for user_id, number in receipt.get("provider_numbers", {}).items():
+        row = ProviderNumber.objects.filter(clinic=clinic, user_id=user_id).first()
+        if (row.number if row else "") == number:
+            continue
+        if number:
+            ProviderNumber.objects.update_or_create(
+                clinic=clinic, user_id=user_id, defaults={"number": number}
+            )
+        elif row:
+            row.delete()
+        changes.append(f"provider number of user {user_id} {number or 'removed'}")
+    return changes

@@ -30,7 +30,12 @@ from carecall.clinic_apps.selectors import clinic_app_is_enabled
 from carecall.clinic_apps.services import app_request_create, app_request_decide
 from carecall.orgs.models import Clinic
 from carecall.payments import services
-from carecall.payments.models import PaymentRequest, PaymentStatus, StripeConnection
+from carecall.payments.models import (
+    ClinicReceiptDetails,
+    PaymentRequest,
+    PaymentStatus,
+    StripeConnection,
+)
 from carecall.payments.refunds import refund_create
 
 NORTHSIDE_ACCOUNT = "acct_1SbxNorthside001"
@@ -114,6 +119,15 @@ def _connect(clinic: Clinic, admin: User, operator: User) -> None:
         services.connection_complete(
             actor=admin, clinic=clinic, code=_oauth_code(url, NORTHSIDE_ACCOUNT)
         )
+    # What a real clinic puts on its receipts, so the demo's receipts look like real ones.
+    ClinicReceiptDetails.objects.get_or_create(
+        clinic=clinic,
+        defaults={
+            "legal_name": f"{clinic.name} Pty Ltd",
+            "address": "Level 1, 20 Pacific Highway\nSt Leonards NSW 2065",
+            "business_number": "51 824 753 556",
+        },
+    )
 
 
 def _pay(pr: PaymentRequest, card: str) -> None:

@@ -197,3 +197,30 @@ class Refund(TimestampedModel):
 
     def __str__(self) -> str:
         return f"refund {self.amount} of {self.payment_request_id} ({self.status})"
+
+
+class ClinicReceiptDetails(TimestampedModel):
+    """What a patient needs on a receipt to claim with (an insurer, Medicare, tax): the clinic's
+    legal name, address and business number (ABN in Australia, else a tax id). Payments' own
+    data, edited on the clinic's payment settings page (`clinic_settings`)."""
+
+    clinic = models.OneToOneField(Clinic, on_delete=models.CASCADE, related_name="receipt_details")
+    legal_name = models.CharField(max_length=200, blank=True)
+    address = models.TextField(max_length=500, blank=True)
+    business_number = models.CharField(max_length=30, blank=True)
+
+
+class ProviderNumber(TimestampedModel):
+    """A clinician's provider number at one clinic (Medicare's differ per location), printed on
+    the receipts of the payments they requested there."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="provider_numbers")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="provider_numbers"
+    )
+    number = models.CharField(max_length=20)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "user"], name="one_provider_number_per_place")
+        ]

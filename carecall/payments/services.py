@@ -44,6 +44,7 @@ from carecall.payments.models import (
     StripeConnection,
     StripeEvent,
 )
+from carecall.payments.receipts import receipt_details
 from carecall.payments.schemas import PaymentOut
 from carecall.payments.selectors import payment_info
 
@@ -733,6 +734,7 @@ def receipt_send(pr: PaymentRequest) -> None:
             "clinic": clinic,
             "info": payment_info(pr),
             "amount": amount_format(pr.amount, pr.currency),
+            "receipt": receipt_details(pr),
         },
     )
 

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from carecall.payments import records_views, views
+from carecall.payments import receipt_views, records_views, views
 
 app_name = "payments"
 
@@ -8,6 +8,7 @@ PAYER = r"^(?P<kind>v|j)/(?P<token>[A-Za-z0-9_-]+)/payments/"
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 urlpatterns = [
+    path("receipts/<str:signed>/", receipt_views.receipt, name="receipt"),
     path(
         "clinics/<int:clinic_id>/configure/customer-payments/",
         views.customer_payments,

@@ -38,7 +38,8 @@ from carecall.orgs.access import MANAGERS, clinic_for_user
 from carecall.payments import services
 from carecall.payments.clinic_settings import payment_max_minor
 from carecall.payments.gateway import PaymentGatewayError
-from carecall.payments.models import PaymentRequest
+from carecall.payments.models import PaymentRequest, PaymentStatus
+from carecall.payments.receipts import receipt_url
 from carecall.payments.selectors import (
     connection_of,
     local_display,
@@ -306,7 +307,10 @@ def _payer_request(request: HttpRequest, kind: str, token: str, request_id: str)
 def payer_payments(request: HttpRequest, kind: str, token: str) -> JsonResponse:
     payer = _payer(request, kind, token)
     return JsonResponse(
-        {"me": str(payer.pk), "requests": [_info(pr) for pr in payment_requests_of_payer(payer)]}
+        {
+            "me": str(payer.pk),
+            "requests": [_payer_info(pr) for pr in payment_requests_of_payer(payer)],
+        }
     )
 
 
@@ -353,7 +357,15 @@ def payer_complete(request: HttpRequest, kind: str, token: str, request_id: str)
         return _gateway_error(error)
     except ServiceError as error:
         return _error(error.message, 409)
-    return JsonResponse({"request": _info(pr)})
+    return JsonResponse({"request": _payer_info(pr)})
+
+
+def _payer_info(pr: PaymentRequest) -> dict[str, Any]:
+    """What the payer's page gets: the request, and once paid the link to its receipt."""
+    info = _info(pr)
+    if pr.status == PaymentStatus.PAID:
+        info["receipt_url"] = receipt_url(pr)
+    return info
 
 
 # ----------------------------------------------------------------- Stripe's webhook

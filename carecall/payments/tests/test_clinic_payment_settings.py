@@ -107,7 +107,11 @@ def test_the_service_refuses_a_clinician_and_another_organisation(world: World) 
     from django.core.exceptions import PermissionDenied
     from django.http import Http404
 
-    fields = {"payment_max_amount": "1.00", "contact_email": "", "contact_phone": ""}
+    fields: dict[str, Any] = {
+        "payment_max_amount": "1.00",
+        "contact_email": "",
+        "contact_phone": "",
+    }
     with pytest.raises(PermissionDenied):
         clinic_payment_settings_update(actor=world.clinician, clinic=world.harbour, **fields)
     with pytest.raises(Http404):

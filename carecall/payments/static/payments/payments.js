@@ -91,7 +91,9 @@ function clinician(panel) {
     if (event.detail.key !== "payments") return;
     panel.hidden = false;
     document.dispatchEvent(new CustomEvent("carecall:open-apps"));
-    load().then(() => form.querySelector("#pay-amount").focus());
+    // Focus now, not after the load: a late focus would steal typing from another field.
+    form.querySelector("#pay-amount").focus();
+    load();
   });
 
   // Say how long the description is before the server has to refuse it (nothing is cut off).
