@@ -130,6 +130,16 @@ def test_patient_on_a_phone_pays_in_the_call_with_a_decline_and_3ds_on_the_way(
         expect(confirmation).to_contain_text("Visa •••• 3155")
         reference = confirmation.locator('[data-confirm="reference"]').inner_text()
         check_page_layout(patient, "phone-8-confirmed")
+        # The printable receipt, from the confirmation.
+        with patient.context.expect_page() as opened:
+            confirmation.get_by_role("link", name="View receipt").tap()
+        receipt = opened.value
+        expect(receipt.get_by_role("heading", name=f"Receipt {reference}")).to_be_visible()
+        expect(receipt.get_by_role("main")).to_contain_text("Pat Jones")
+        expect(receipt.get_by_role("main")).to_contain_text("Dr Chris Lee")
+        expect(receipt.get_by_role("main")).to_contain_text("Total paid")
+        check_page_layout(receipt, "phone-8b-receipt")
+        receipt.close()
 
         # The clinician: Payment received, prominent, with amount, card and reference.
         banner = doctor.get_by_role("region", name="Payment received")
