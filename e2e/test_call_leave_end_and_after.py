@@ -13,6 +13,7 @@ from carecall.orgs.demo import CLINICIAN, demo_seed
 from e2e.call_helpers import (
     confirm_in_dialog,
     end_call,
+    leave_call,
     media_context,
     patient_enters,
     sign_in,
@@ -79,6 +80,13 @@ def test_the_patients_leave_asks_then_steps_out_and_the_same_link_rejoins(
     expect(patient.get_by_role("list", name="People in the call")).to_be_visible()
     expect(doctor.locator("[data-tile]").filter(has_text="Pat Jones")).to_be_visible()
     wait_for_video(patient, more_than=0)
+
+    # Stepped out again: the clinician's waiting area shows them as left, not lost.
+    _controls(patient).get_by_role("button", name="Leave").click()
+    confirm_in_dialog(patient, "Leave")
+    leave_call(doctor)
+    row = doctor.get_by_role("row", name=re.compile("Pat Jones"))
+    expect(row).to_contain_text("left; may come back with their link")
 
 
 def test_the_call_time_counts_from_admission_and_survives_a_reload(

@@ -156,3 +156,8 @@ def test_patient_on_a_phone_pays_in_the_call_with_a_decline_and_3ds_on_the_way(
         expect(patient.get_by_role("heading", name="The call has ended")).to_be_visible()
         check_page_layout(patient, "phone-9-ended")
         check_page_layout(doctor, "desktop-9-summary")
+        # The link afterwards: the page for paying later, with what was paid.
+        patient.reload()
+        expect(patient.get_by_role("heading", name="This consultation has ended")).to_be_visible()
+        expect(patient.locator("[data-payer-list]")).to_contain_text(f"Paid · {reference}")
+        check_page_layout(patient, "phone-10-pay-later")

@@ -55,7 +55,8 @@ function row(visit) {
   if (!visit.connected) {
     const lost = document.createElement("span");
     lost.className = "muted";
-    lost.textContent = " " + gettext("(connection lost)");
+    // Stepped out with Leave (their link brings them back), or lost without a word.
+    lost.textContent = " " + (visit.left ? gettext("(left; may come back with their link)") : gettext("(connection lost)"));
     tr.children[0].append(lost);
   }
   const actions = document.createElement("td");
