@@ -246,11 +246,17 @@ def test_the_daily_chart_is_svg_drawn_on_the_server_one_bar_per_day_of_the_perio
         "2026-03-07: AUD 0.00",
     ]
     heights = [float(h) for _y, h, _t in bars]
-    assert heights[3] == 200.0  # the tallest day fills the chart (220 high, 20 kept free)
-    assert heights[1] == 100.0  # half the takings, half the height
+    assert heights[3] == 180.0  # the tallest day fills the plot (220 high, 40 for the labels)
+    assert heights[1] == 90.0  # half the takings, half the height
     assert heights[0] == heights[2] == 0.0
     assert "the tallest is AUD 170.00" in svg
     assert "<script" not in svg
+    # Axes people can read: a title, the value axis (0, half, top), the first and last day,
+    # and each day's takings above its bar (7 wide bars have room).
+    assert "<title id=" in svg and "Daily takings in AUD" in svg
+    ticks = re.findall(r'<text[^>]*class="tick"[^>]*>([^<]+)</text>', svg)
+    assert ticks == ["AUD 0.00", "AUD 85.00", "AUD 170.00", "2026-03-01", "2026-03-07"]
+    assert re.findall(r'class="value">([^<]+)</text>', svg) == ["85.00", "170.00"]
 
 
 @pytest.mark.parametrize(
@@ -355,3 +361,34 @@ def test_a_refund_made_later_counts_on_the_day_of_its_payment(world: World) -> N
         "AUD": (8500, 2500, 6000, 1, 8500)
     }
     assert _report(world, {"from": "2026-03-20", "to": "2026-03-20"}).totals == []
+
+
+def test_the_organisation_report_has_a_clinic_filter_and_a_table_per_clinic(world: World) -> None:
+    add_request(clinic=world.harbour, clinician=world.clinician, created_at=at("2026-03-02 10:00"))
+    add_request(
+        clinic=world.northside,
+        clinician=world.clinician,
+        created_at=at("2026-03-03 10:00"),
+        amount=4000,
+    )
+    url = reverse("payments:org_report", args=[world.harbour.organisation_id])
+    period = {"from": "2026-03-01", "to": "2026-03-07"}
+    client = client_for(world.org_admin)
+
+    page = html.unescape(client.get(url, period).content.decode())
+    assert '<select id="f-clinic" name="clinic">' in page
+    rows = dict(
+        re.findall(
+            r'<tr data-clinic="([^"]+)"><th scope="row">[^<]+</th><td>AUD</td>'
+            r"<td>\d+</td><td>([^<]+)</td>",
+            page,
+        )
+    )
+    assert rows == {"Harbour GP": "AUD 85.00", "Northside Physio": "AUD 40.00"}
+
+    only = html.unescape(
+        client.get(url, {**period, "clinic": str(world.northside.pk)}).content.decode()
+    )
+    assert re.findall(r'<tr data-clinic="([^"]+)"', only) == ["Northside Physio"]
+    assert f'<option value="{world.northside.pk}" selected>' in only
+    assert client.get(url, {**period, "clinic": "99999999"}).status_code == 400
