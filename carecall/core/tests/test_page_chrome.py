@@ -26,3 +26,21 @@ def test_favicon_ico_leads_to_the_svg_icon_that_every_page_links() -> None:
 )
 def test_the_short_name_skips_a_title(full_name: str, greeting: str) -> None:
     assert User(full_name=full_name, email="x@example.test").get_short_name() == greeting
+
+
+def test_the_shared_form_include_points_aria_describedby_at_ids_that_exist() -> None:
+    import re
+
+    from django import forms
+    from django.template.loader import render_to_string
+
+    class Sample(forms.Form):
+        name = forms.CharField(help_text="As on your card.")
+        email = forms.EmailField(help_text="For the receipt.")
+
+    html = render_to_string("core/form_fields.html", {"form": Sample()})
+    described = re.findall(r'aria-describedby="([^"]+)"', html)
+    assert len(described) == 2
+    ids = set(re.findall(r'id="([^"]+)"', html))
+    for value in described:
+        assert set(value.split()) <= ids, value
