@@ -101,6 +101,12 @@ def test_patient_on_a_phone_pays_in_the_call_with_a_decline_and_3ds_on_the_way(
         sheet = patient.get_by_role("dialog", name="Pay Harbour GP")
         expect(sheet).to_be_visible()
         patient.get_by_label("Email for your receipt").fill("pat.jones@example.test")
+        # Nothing typed yet: each field says what it lacks, once; the sheet says where to look.
+        sheet.get_by_role("button", name="Pay AUD 85.00").tap()
+        expect(sheet.get_by_role("alert")).to_have_text(
+            "Check the card details above, then press Pay again."
+        )
+        expect(patient.get_by_text("Your postcode is incomplete.")).to_have_count(1)
         _card(patient, "4000 0000 0000 0002")
         check_page_layout(patient, "phone-5-sheet")
         sheet.get_by_role("button", name="Pay AUD 85.00").tap()

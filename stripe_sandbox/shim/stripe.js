@@ -92,7 +92,7 @@
       return null;
     },
     postal: function (v) {
-      return v.trim() ? null : ["incomplete_zip", "Your postal code is incomplete."];
+      return v.trim() ? null : ["incomplete_zip", "Your postcode is incomplete."];
     }
   };
   var FIELDS = [

@@ -214,7 +214,7 @@ def test_validation_messages(browser, shop, intent, client):
     expect(page.get_by_text("Your card's expiration date is in the past.")).to_be_visible()
     page.get_by_role("button", name="Pay A$45.00").click()
     expect(page.get_by_text("Your card's security code is incomplete.")).to_be_visible()
-    expect(page.get_by_text("Your postal code is incomplete.")).to_be_visible()
+    expect(page.get_by_text("Your postcode is incomplete.")).to_be_visible()
     page.screenshot(path=screenshot_path("sandbox-shim-validation"))
     assert client.v1.payment_intents.retrieve(intent.id, options=HARBOUR).status == (
         "requires_payment_method"

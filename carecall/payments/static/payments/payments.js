@@ -397,7 +397,14 @@ function payer(section) {
         redirect: "if_required",
       });
       if (result.error && result.error.code !== "payment_intent_unexpected_state") {
-        const again = result.error.type === "card_error" || result.error.type === "validation_error"
+        // A field's own problem is already written under that field by the Payment Element:
+        // say where to look instead of saying it twice.
+        if (result.error.type === "validation_error") {
+          formError.textContent = gettext("Check the card details above, then press Pay again.");
+          announce(`${result.error.message} ${formError.textContent}`);
+          return;
+        }
+        const again = result.error.type === "card_error"
           ? gettext("Check the card details or use another card, then press Pay again.")
           : gettext("Press Pay to try again.");
         formError.textContent = `${result.error.message} ${again}`;
