@@ -10,7 +10,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import control, oauth
+from . import control, dashboard, oauth
 from .errors import OAuthError
 from .faults import FaultSettings
 from .sandbox import EndpointConfig, Reply, Sandbox
@@ -18,6 +18,22 @@ from .state import PLATFORM_ACCOUNT_ID, Obj, publishable_key_for
 
 HOST = "127.0.0.1"
 SHIM = Path(__file__).resolve().parent / "shim" / "stripe.js"
+ELEMENTS = Path(__file__).resolve().parent / "shim" / "elements"
+# The frames Stripe.js mounts (Payment Element, 3-D Secure), served from the sandbox's origin.
+ELEMENT_FILES = {
+    "payment.html": "text/html; charset=utf-8",
+    "three-d-secure.html": "text/html; charset=utf-8",
+    "channel.js": "application/javascript; charset=utf-8",
+    "payment.js": "application/javascript; charset=utf-8",
+    "three-d-secure.js": "application/javascript; charset=utf-8",
+    "elements.css": "text/css; charset=utf-8",
+}
+# The frames' own policy: their scripts and styles are files from this origin, nothing inline,
+# and they talk to this origin's API only. Any page may embed them (as Stripe's frames).
+FRAME_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self' data:; base-uri 'none'; form-action 'none'"
+)
 CORS = {
     # Pages on other origins load the shim and call the API with a publishable key.
     "Access-Control-Allow-Origin": "*",
@@ -27,6 +43,16 @@ CORS = {
     "Access-Control-Expose-Headers": "Request-Id, Idempotent-Replayed, Original-Request",
     "Access-Control-Max-Age": "600",
 }
+
+
+def _element_file(name: str) -> Reply:
+    if name not in ELEMENT_FILES:  # a fixed list: never a path into the file system
+        message = f"Unrecognized request URL (GET: /elements/{name})."
+        return Reply(404, {"error": {"type": "invalid_request_error", "message": message}})
+    headers = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+    if name.endswith(".html"):
+        headers["Content-Security-Policy"] = FRAME_CSP
+    return Reply(200, (ELEMENTS / name).read_text(), headers, ELEMENT_FILES[name])
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -72,6 +98,10 @@ class _Handler(BaseHTTPRequestHandler):
                     {"Cache-Control": "no-cache"},
                     "application/javascript; charset=utf-8",
                 )
+            elif path.startswith("/elements/") and method == "get":
+                reply = _element_file(path.removeprefix("/elements/"))
+            elif path == "/dashboard" or path.startswith("/dashboard/"):
+                reply = dashboard.handle(self.sandbox, method, path)
             else:
                 message = f"Unrecognized request URL ({method.upper()}: {path})."
                 reply = Reply(404, {"error": {"type": "invalid_request_error", "message": message}})

@@ -1,21 +1,24 @@
 /* Stripe.js stand-in served by stripe_sandbox at /v3/. Plain ES5-ish JS, no build step.
-   Implements the subset CareCall's payment page uses; see stripe_sandbox/README.md. */
+   Implements the subset CareCall's payment page uses; see stripe_sandbox/README.md.
+
+   As with Stripe.js, the Payment Element is a cross-origin <iframe> from the sandbox's origin
+   (/elements/payment.html) and 3-D Secure a modal iframe (/elements/three-d-secure.html): the
+   card fields, their values and the confirm call stay inside the frame. This file and the frames
+   talk only by postMessage, each naming the other's exact origin and checking it on receipt. */
 (function () {
   "use strict";
   var script = document.currentScript;
   var API = script ? new URL(script.src).origin : window.location.origin;
+  var ENVELOPE = "stripe_sandbox";
   var uid = 0;
+  var channels = {};
 
-  var CSS = ".sbx-pe{display:grid;gap:.6rem;font:inherit;color:var(--sbx-text,#30313d)}" +
-    ".sbx-pe .sbx-row{display:grid;grid-template-columns:1fr 1fr 1fr;gap:.6rem}" +
-    ".sbx-pe label{display:block;font-size:.9em;margin-bottom:.2rem}" +
-    ".sbx-pe input{box-sizing:border-box;width:100%;padding:.6rem;font:inherit;" +
-    "border:1px solid #767676;border-radius:var(--sbx-radius,4px)}" +
-    ".sbx-pe input[aria-invalid=true]{border-color:var(--sbx-danger,#df1b41)}" +
-    ".sbx-pe .sbx-err{color:var(--sbx-danger,#df1b41);font-size:.85em;margin:.2rem 0 0;min-height:0}" +
-    ".sbx-3ds::backdrop{background:rgba(0,0,0,.4)}.sbx-3ds{border:1px solid #ccc;border-radius:8px;" +
-    "padding:1.5rem;max-width:24rem;font:16px system-ui,sans-serif}" +
-    ".sbx-3ds button{font:inherit;padding:.5rem 1.2rem;margin-right:.5rem}";
+  var CSS = ".sbx-3ds{padding:0;border:0;border-radius:8px;width:min(28rem,calc(100vw - 2rem));" +
+    "max-width:calc(100vw - 2rem);max-height:calc(100dvh - 2rem);overflow:auto;background:#fff;" +
+    "box-shadow:0 10px 40px rgba(0,0,0,.3)}" +
+    ".sbx-3ds::backdrop{background:rgba(0,0,0,.45)}" +
+    ".sbx-frame{border:0;margin:0;padding:0;width:1px;min-width:100%;display:block;overflow:hidden;" +
+    "color-scheme:light;background:transparent}";
 
   var sheetAdopted = false;
   function injectCss() {
@@ -36,81 +39,72 @@
     document.head.appendChild(style);
   }
 
-  function form(params, prefix, out) {
-    out = out || [];
-    Object.keys(params).forEach(function (k) {
-      var v = params[k];
-      var key = prefix ? prefix + "[" + k + "]" : k;
-      if (v === undefined || v === null) return;
-      if (typeof v === "object") form(v, key, out);
-      else out.push(encodeURIComponent(key) + "=" + encodeURIComponent(String(v)));
-    });
-    return out.join("&");
-  }
+  // Messages from our frames only: the sandbox's origin, the very window we made, our channel.
+  window.addEventListener("message", function (event) {
+    if (event.origin !== API) return;
+    var data = event.data;
+    if (!data || typeof data !== "object" || data.sbx !== ENVELOPE) return;
+    var ch = channels[data.channel];
+    if (!ch || !ch.iframe.contentWindow || event.source !== ch.iframe.contentWindow) return;
+    ch.receive(data);
+  });
 
-  function luhn(num) {
-    var sum = 0;
-    for (var i = 0; i < num.length; i++) {
-      var d = +num[num.length - 1 - i];
-      if (i % 2) { d *= 2; if (d > 9) d -= 9; }
-      sum += d;
-    }
-    return sum % 10 === 0;
+  // One iframe from the sandbox origin and its message channel.
+  function Frame(page, title, receive) {
+    injectCss();
+    var id = "sbx" + (++uid) + "_" + Math.random().toString(36).slice(2);
+    var iframe = document.createElement("iframe");
+    iframe.name = "__privateStripeFrame" + uid;
+    iframe.title = title;
+    iframe.className = "sbx-frame";
+    iframe.setAttribute("frameborder", "0");
+    iframe.setAttribute("scrolling", "no");
+    iframe.setAttribute("allow", "payment");
+    iframe.style.height = "0px";
+    iframe.src = API + "/elements/" + page + "#" + new URLSearchParams({ channel: id, origin: location.origin });
+    this.id = id;
+    this.iframe = iframe;
+    this.loaded = false;
+    this._queue = [];
+    var self = this;
+    this.receive = function (data) {
+      if (data.type === "loaded") {
+        self.loaded = true;
+        var queued = self._queue;
+        self._queue = [];
+        queued.forEach(function (m) { self.send(m.type, m.data); });
+      } else if (data.type === "height" && typeof data.height === "number") {
+        iframe.style.height = Math.max(0, Math.ceil(data.height)) + "px";
+      }
+      receive(data);
+    };
+    channels[id] = this;
   }
-
-  function brandLength(num) { return /^3[47]/.test(num) ? 15 : 16; }
+  Frame.prototype.send = function (type, data) {
+    if (!this.loaded) { this._queue.push({ type: type, data: data }); return; }
+    var message = {};
+    for (var k in data || {}) message[k] = data[k];
+    message.sbx = ENVELOPE;
+    message.channel = this.id;
+    message.type = type;
+    this.iframe.contentWindow.postMessage(message, API);
+  };
+  Frame.prototype.remove = function () {
+    delete channels[this.id];
+    if (this.iframe.parentNode) this.iframe.parentNode.removeChild(this.iframe);
+  };
 
   function intentId(clientSecret) { return String(clientSecret || "").split("_secret_")[0]; }
 
-  // -- validation, worded as Stripe's Payment Element words it ------------------------------
-  var CHECKS = {
-    number: function (v) {
-      var n = v.replace(/\s+/g, "");
-      if (!n) return ["incomplete_number", "Your card number is incomplete."];
-      if (!/^\d+$/.test(n)) return ["invalid_number", "Your card number is invalid."];
-      if (n.length < brandLength(n)) return ["incomplete_number", "Your card number is incomplete."];
-      if (!luhn(n)) return ["invalid_number", "Your card number is invalid."];
-      return null;
-    },
-    expiry: function (v) {
-      var m = v.replace(/\s+/g, "").match(/^(\d{1,2})\/?(\d{0,2})$/);
-      if (!v.trim() || !m || m[2].length < 2) {
-        return ["incomplete_expiry", "Your card's expiration date is incomplete."];
-      }
-      var month = +m[1], year = 2000 + +m[2], now = new Date();
-      if (month < 1 || month > 12) return ["invalid_expiry_month", "Your card's expiration date is invalid."];
-      if (year < now.getFullYear() || (year === now.getFullYear() && month < now.getMonth() + 1)) {
-        return ["invalid_expiry_month_past", "Your card's expiration date is in the past."];
-      }
-      if (year > now.getFullYear() + 50) return ["invalid_expiry_year", "Your card's expiration year is invalid."];
-      return null;
-    },
-    cvc: function (v, el) {
-      var want = brandLength(el.values().number) === 15 ? 4 : 3;
-      if (!/^\d*$/.test(v)) return ["invalid_cvc", "Your card's security code is invalid."];
-      if (v.length < want) return ["incomplete_cvc", "Your card's security code is incomplete."];
-      return null;
-    },
-    postal: function (v) {
-      return v.trim() ? null : ["incomplete_zip", "Your postcode is incomplete."];
-    }
-  };
-  var FIELDS = [
-    ["number", "Card number", "cc-number", "1234 1234 1234 1234"],
-    ["expiry", "Expiry (MM / YY)", "cc-exp", "MM / YY"],
-    ["cvc", "CVC", "cc-csc", "CVC"],
-    ["postal", "Postcode", "postal-code", ""]
-  ];
-
+  // -- the Payment Element ----------------------------------------------------------------
   function PaymentElement(elements, options) {
     this._elements = elements;
     this._options = options || {};
     this._handlers = {};
-    this._root = null;
-    this._inputs = {};
-    this._errors = {};
-    this._touched = {};
-    this._id = "sbx" + (++uid);
+    this._frame = null;
+    this._ready = false;
+    this._pending = {};
+    this._seq = 0;
   }
 
   PaymentElement.prototype.on = function (name, cb) {
@@ -128,126 +122,86 @@
   PaymentElement.prototype.mount = function (target) {
     var host = typeof target === "string" ? document.querySelector(target) : target;
     if (!host) throw new Error("stripe_sandbox: mount target not found: " + target);
-    injectCss();
-    var self = this, root = document.createElement("div");
-    root.className = "sbx-pe";
-    var vars = (this._elements._appearance && this._elements._appearance.variables) || {};
-    if (vars.colorDanger) root.style.setProperty("--sbx-danger", vars.colorDanger);
-    if (vars.colorText) root.style.setProperty("--sbx-text", vars.colorText);
-    if (vars.borderRadius) root.style.setProperty("--sbx-radius", vars.borderRadius);
-    if (vars.fontFamily) root.style.fontFamily = vars.fontFamily;
-    var row = document.createElement("div");
-    row.className = "sbx-row";
-    FIELDS.forEach(function (f, i) {
-      var id = self._id + "-" + f[0];
-      var wrap = document.createElement("div");
-      var label = document.createElement("label");
-      label.htmlFor = id;
-      label.textContent = f[1];
-      var input = document.createElement("input");
-      input.id = id;
-      input.name = f[0];
-      input.autocomplete = f[2];
-      input.placeholder = f[3];
-      input.inputMode = f[0] === "postal" ? "text" : "numeric";
-      input.setAttribute("aria-describedby", id + "-error");
-      input.setAttribute("aria-invalid", "false");
-      var err = document.createElement("p");
-      err.id = id + "-error";
-      err.className = "sbx-err";
-      err.setAttribute("aria-live", "polite");
-      input.addEventListener("input", function () { self._format(f[0]); self._changed(f[0], false); });
-      input.addEventListener("blur", function () { self._touched[f[0]] = true; self._changed(f[0], true); self._emit("blur", { elementType: "payment" }); });
-      input.addEventListener("focus", function () { self._emit("focus", { elementType: "payment" }); });
-      wrap.appendChild(label);
-      wrap.appendChild(input);
-      wrap.appendChild(err);
-      (i === 0 ? root : row).appendChild(wrap);
-      self._inputs[f[0]] = input;
-      self._errors[f[0]] = err;
+    if (this._frame) this.unmount();
+    var self = this, elements = this._elements;
+    var frame = new Frame("payment.html", "Secure payment input frame", function (data) { self._receive(data); });
+    var defaults = this._options.defaultValues || {};
+    var address = (defaults.billingDetails && defaults.billingDetails.address) || {};
+    frame.send("init", {
+      key: elements._stripe._key,
+      account: elements._stripe._account,
+      clientSecret: elements._clientSecret,
+      appearance: elements._appearance || null,
+      locale: elements._locale || "en",
+      country: address.country || "AU"
     });
-    root.appendChild(row);
-    host.appendChild(root);
-    this._root = root;
-    setTimeout(function () { self._emit("ready", { elementType: "payment" }); }, 0);
+    var wrap = document.createElement("div");
+    wrap.className = "__PrivateStripeElement";
+    wrap.appendChild(frame.iframe);
+    host.appendChild(wrap);
+    this._wrap = wrap;
+    this._frame = frame;
     return this;
   };
 
+  PaymentElement.prototype._receive = function (data) {
+    var type = data.type;
+    if (type === "ready") { this._ready = true; this._emit("ready", { elementType: "payment" }); }
+    else if (type === "change" && data.event) this._emit("change", data.event);
+    else if (type === "focus" || type === "blur") this._emit(type, { elementType: "payment" });
+    else if (type === "submit") {
+      var owner = this._wrap && this._wrap.closest("form");
+      if (owner && owner.requestSubmit) owner.requestSubmit();
+    } else if (type === "reply" && this._pending[data.id]) {
+      var resolve = this._pending[data.id];
+      delete this._pending[data.id];
+      resolve(data.result || {});
+    }
+  };
+
+  // Ask the frame; it answers with a "reply" carrying the same id.
+  PaymentElement.prototype._ask = function (type, data) {
+    var self = this;
+    if (!this._frame) return Promise.resolve({ error: { type: "validation_error", message: "Mount a Payment Element before calling confirmPayment." } });
+    var id = ++this._seq;
+    var message = { id: id };
+    for (var k in data || {}) message[k] = data[k];
+    return new Promise(function (resolve) {
+      self._pending[id] = resolve;
+      self._frame.send(type, message);
+    });
+  };
+
   PaymentElement.prototype.unmount = function () {
-    if (this._root && this._root.parentNode) this._root.parentNode.removeChild(this._root);
-    this._root = null;
+    var pending = this._pending;
+    this._pending = {};
+    Object.keys(pending).forEach(function (id) {
+      pending[id]({ error: { type: "invalid_request_error", message: "The Payment Element was unmounted." } });
+    });
+    if (this._frame) this._frame.remove();
+    if (this._wrap && this._wrap.parentNode) this._wrap.parentNode.removeChild(this._wrap);
+    this._frame = null;
+    this._wrap = null;
+    this._ready = false;
   };
   PaymentElement.prototype.destroy = PaymentElement.prototype.unmount;
-  PaymentElement.prototype.focus = function () { if (this._root) this._inputs.number.focus(); };
-  PaymentElement.prototype.clear = function () {
-    var self = this;
-    Object.keys(this._inputs).forEach(function (k) { self._inputs[k].value = ""; self._show(k, null); });
-    this._touched = {};
+  PaymentElement.prototype.focus = function () {
+    if (!this._frame) return;
+    this._frame.iframe.focus();
+    this._frame.send("focus");
   };
+  PaymentElement.prototype.blur = function () { if (this._frame) this._frame.iframe.blur(); };
+  PaymentElement.prototype.clear = function () { if (this._frame) this._frame.send("clear"); };
   PaymentElement.prototype.update = function (options) {
     for (var k in options) this._options[k] = options[k];
   };
 
-  PaymentElement.prototype.values = function () {
-    var v = {};
-    for (var k in this._inputs) v[k] = this._inputs[k].value;
-    v.number = (v.number || "").replace(/\s+/g, "");
-    return v;
-  };
-
-  PaymentElement.prototype._format = function (name) {
-    var input = this._inputs[name];
-    if (name === "number") {
-      var digits = input.value.replace(/\D/g, "").slice(0, 19);
-      input.value = digits.replace(/(\d{4})(?=\d)/g, "$1 ");
-    } else if (name === "expiry") {
-      var d = input.value.replace(/\D/g, "").slice(0, 4);
-      input.value = d.length > 2 ? d.slice(0, 2) + " / " + d.slice(2) : d;
-    } else if (name === "cvc") {
-      input.value = input.value.replace(/\D/g, "").slice(0, 4);
-    }
-  };
-
-  PaymentElement.prototype._check = function (name) {
-    return CHECKS[name](this._inputs[name].value, this);
-  };
-
-  PaymentElement.prototype._show = function (name, problem) {
-    this._errors[name].textContent = problem ? problem[1] : "";
-    this._inputs[name].setAttribute("aria-invalid", problem ? "true" : "false");
-  };
-
-  PaymentElement.prototype._changed = function (name, blurred) {
-    var problem = this._check(name);
-    // Like Stripe: "incomplete" only once the field is left; "invalid" as soon as it is known.
-    var visible = problem && (blurred || this._touched[name] || !/^incomplete/.test(problem[0])) ? problem : null;
-    if (!problem || visible) this._show(name, visible);
-    var self = this, complete = true, empty = true, firstError;
-    FIELDS.forEach(function (f) {
-      if (self._check(f[0])) complete = false;
-      if (self._inputs[f[0]].value) empty = false;
-      if (!firstError && self._errors[f[0]].textContent) {
-        firstError = { type: "validation_error", code: self._check(f[0])[0], message: self._errors[f[0]].textContent };
-      }
-    });
-    this._emit("change", { elementType: "payment", complete: complete, empty: empty, value: { type: "card" }, error: firstError });
-  };
-
-  PaymentElement.prototype._validateAll = function () {
-    var self = this, first = null;
-    FIELDS.forEach(function (f) {
-      var problem = self._check(f[0]);
-      self._touched[f[0]] = true;
-      self._show(f[0], problem);
-      if (problem && !first) first = { type: "validation_error", code: problem[0], message: problem[1] };
-    });
-    return first;
-  };
-
+  // -- Elements and the client -------------------------------------------------------------
   function Elements(stripe, options) {
     this._stripe = stripe;
     this._clientSecret = options && options.clientSecret;
     this._appearance = options && options.appearance;
+    this._locale = options && options.locale;
     this._element = null;
   }
   Elements.prototype.create = function (type, options) {
@@ -257,11 +211,16 @@
   };
   Elements.prototype.getElement = function (type) { return type === "payment" ? this._element : null; };
   Elements.prototype.update = function (options) {
-    if (options && options.appearance) this._appearance = options.appearance;
+    if (options && options.appearance) {
+      this._appearance = options.appearance;
+      if (this._element && this._element._frame) this._element._frame.send("appearance", { appearance: options.appearance });
+    }
   };
   Elements.prototype.submit = function () {
-    var error = this._element ? this._element._validateAll() : { type: "validation_error", message: "No element mounted." };
-    return Promise.resolve(error ? { error: error } : {});
+    if (!this._element || !this._element._frame) {
+      return Promise.resolve({ error: { type: "validation_error", message: "No element mounted." } });
+    }
+    return this._element._ask("validate");
   };
 
   function StripeClient(key, options) {
@@ -270,56 +229,46 @@
     this._account = options && options.stripeAccount;
   }
 
-  StripeClient.prototype._request = function (method, path, params, json) {
-    var headers = { Authorization: "Bearer " + this._key };
-    if (this._account) headers["Stripe-Account"] = this._account;
-    var url = API + path, body;
-    if (json) {
-      headers["Content-Type"] = "application/json";
-      body = JSON.stringify(params);
-    } else if (method === "GET") {
-      url += "?" + form(params);
-    } else {
-      headers["Content-Type"] = "application/x-www-form-urlencoded";
-      body = form(params);
-    }
-    return fetch(url, { method: method, headers: headers, body: body }).then(function (r) {
-      return r.json().then(function (data) { return { ok: r.ok, data: data }; });
-    }, function () {
-      return { ok: false, data: { error: { type: "api_connection_error", message: "We could not reach Stripe. Check your connection and try again." } } };
-    });
-  };
-
   StripeClient.prototype.elements = function (options) { return new Elements(this, options || {}); };
 
   StripeClient.prototype.retrievePaymentIntent = function (clientSecret) {
-    return this._request("GET", "/v1/payment_intents/" + intentId(clientSecret), { client_secret: clientSecret })
-      .then(function (r) { return r.ok ? { paymentIntent: r.data } : { error: r.data.error }; });
+    var headers = { Authorization: "Bearer " + this._key };
+    if (this._account) headers["Stripe-Account"] = this._account;
+    var url = API + "/v1/payment_intents/" + encodeURIComponent(intentId(clientSecret)) +
+      "?client_secret=" + encodeURIComponent(clientSecret);
+    return fetch(url, { headers: headers, credentials: "omit" }).then(function (r) {
+      return r.json().then(function (data) { return r.ok ? { paymentIntent: data } : { error: data.error }; });
+    }, function () {
+      return { error: { type: "api_connection_error", message: "We could not reach Stripe. Check your connection and try again." } };
+    });
   };
 
+  // The challenge: a modal <dialog> over the page holding the sandbox's challenge frame.
   StripeClient.prototype._challenge = function (pi, clientSecret) {
     var self = this;
     return new Promise(function (resolve) {
       injectCss();
       var dialog = document.createElement("dialog");
       dialog.className = "sbx-3ds";
-      dialog.setAttribute("aria-labelledby", "sbx-3ds-title");
-      dialog.innerHTML = '<h2 id="sbx-3ds-title">3D Secure 2 Test Page</h2>' +
-        "<p>This is a test authentication. Complete it to authorise the payment, or fail it to see a declined authentication.</p>" +
-        '<p><button type="button" value="complete">Complete</button><button type="button" value="fail">Fail</button></p>';
-      function finish(outcome) {
-        dialog.close();
-        dialog.parentNode.removeChild(dialog);
-        self._request("POST", "/_sandbox/three_d_secure/" + pi.id, { client_secret: clientSecret, outcome: outcome }, true)
-          .then(resolve);
-      }
-      dialog.querySelectorAll("button").forEach(function (b) {
-        b.addEventListener("click", function () { finish(b.value); });
+      dialog.setAttribute("aria-label", "3D Secure authentication");
+      var done = false;
+      var frame = new Frame("three-d-secure.html", "3D Secure authentication", function (data) {
+        if (data.type === "loaded") frame.iframe.focus();
+        if (data.type === "ready") frame.send("focus");
+        if (data.type === "done" && !done) {
+          done = true;
+          frame.remove();
+          dialog.close();
+          if (dialog.parentNode) dialog.parentNode.removeChild(dialog);
+          resolve({ ok: !!data.ok, data: data.data || {} });
+        }
       });
-      dialog.addEventListener("cancel", function (e) { e.preventDefault(); finish("fail"); });
+      frame.send("init", { key: self._key, account: self._account, clientSecret: clientSecret, intent: pi.id });
+      // Escape while the focus is on the page side of the modal: cancel, as in the frame.
+      dialog.addEventListener("cancel", function (e) { e.preventDefault(); frame.send("cancel"); });
+      dialog.appendChild(frame.iframe);
       document.body.appendChild(dialog);
       dialog.showModal();
-      dialog.querySelector("button").focus();
     });
   };
 
@@ -334,27 +283,16 @@
     var self = this, elements = opts && opts.elements;
     var params = (opts && opts.confirmParams) || {};
     var element = elements && elements._element;
-    if (!element || !element._root) {
+    if (!element || !element._frame) {
       return Promise.resolve({ error: { type: "validation_error", message: "Mount a Payment Element before calling confirmPayment." } });
     }
-    var invalid = element._validateAll();
-    if (invalid) return Promise.resolve({ error: invalid });
-    var clientSecret = elements._clientSecret, v = element.values();
-    var exp = v.expiry.replace(/\s+/g, "").split("/");
-    var pmParams = {
-      type: "card",
-      card: { number: v.number, exp_month: +exp[0], exp_year: 2000 + +exp[1], cvc: v.cvc },
-      billing_details: { address: { postal_code: v.postal }, email: params.receipt_email }
-    };
-    return self._request("POST", "/v1/payment_methods", pmParams).then(function (r) {
-      if (!r.ok) return { error: r.data.error };
-      var confirm = { client_secret: clientSecret, payment_method: r.data.id, receipt_email: params.receipt_email, return_url: params.return_url, use_stripe_sdk: "true" };
-      return self._request("POST", "/v1/payment_intents/" + intentId(clientSecret) + "/confirm", confirm);
+    var clientSecret = elements._clientSecret;
+    // The frame validates its fields and makes the one confirm request; we see only the result.
+    return element._ask("confirm", {
+      params: { receipt_email: params.receipt_email, return_url: params.return_url }
     }).then(function (r) {
-      if (r.error) return r;
-      if (!r.ok) return { error: r.data.error };
-      var pi = r.data;
-      if (pi.status !== "requires_action") return { paymentIntent: pi };
+      var pi = r.paymentIntent;
+      if (!pi || pi.status !== "requires_action") return r;
       return self._challenge(pi, clientSecret).then(function (c) {
         if (!c.ok) return { error: c.data.error };
         return c.data.status === "requires_payment_method" ? failed(c.data) : { paymentIntent: c.data };
