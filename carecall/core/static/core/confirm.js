@@ -3,26 +3,37 @@
 // authority; this only asks first.
 //
 //   confirmDialog({ title, message, confirmLabel, cancelLabel, danger }) -> Promise<boolean>
+//     Resolves true only for the confirm button; Cancel, Escape (or a second question while
+//     one is open) resolve false.
+//
 //   <form data-confirm="message" data-confirm-title="…" data-confirm-button="Remove"> asks
-//   before it submits (without JavaScript the form simply submits).
+//   before it submits (without JavaScript the form simply submits). Optional:
+//     data-confirm-field="amount"   "%(value)s" in the title/message is that field's value
+//     data-confirm-decimals="2"     …read as a number and shown with that many decimals; when
+//                                   it is empty or not a number the form is sent unasked, so
+//                                   the server says what is wrong (nothing happens yet)
+//     data-confirm-cancel="reset"   Cancel also resets the form (a role <select> goes back)
+//     data-confirm-danger="no"      the confirm button is not styled as dangerous
 
 import { gettext } from "./i18n.js";
 
 let open = null; // one question at a time
+let made = 0; // ids for the dialogs' title and text
 
 export function confirmDialog({ title, message = "", confirmLabel, cancelLabel, danger = false }) {
   if (open) return Promise.resolve(false);
   const returnTo = document.activeElement;
+  const id = `confirm-dialog-${++made}`;
   const dialog = document.createElement("dialog");
   dialog.className = "confirm-dialog";
   const heading = document.createElement("h2");
-  heading.id = `confirm-${Date.now()}`;
+  heading.id = `${id}-title`;
   heading.textContent = title;
   dialog.setAttribute("aria-labelledby", heading.id);
   dialog.append(heading);
   if (message) {
     const text = document.createElement("p");
-    text.id = `${heading.id}-text`;
+    text.id = `${id}-text`;
     text.textContent = message;
     dialog.setAttribute("aria-describedby", text.id);
     dialog.append(text);
@@ -35,7 +46,7 @@ export function confirmDialog({ title, message = "", confirmLabel, cancelLabel, 
   cancel.textContent = cancelLabel || gettext("Cancel");
   const confirm = document.createElement("button");
   confirm.type = "button";
-  confirm.className = danger ? "danger" : "";
+  if (danger) confirm.className = "danger";
   confirm.textContent = confirmLabel || gettext("Confirm");
   actions.append(cancel, confirm);
   dialog.append(actions);
@@ -54,8 +65,23 @@ export function confirmDialog({ title, message = "", confirmLabel, cancelLabel, 
     });
   });
   dialog.showModal();
-  cancel.focus();
+  cancel.focus(); // the safe choice: Enter or Space right away changes nothing
   return open;
+}
+
+// The value data-confirm-field names, as the question should show it; null when it cannot be
+// shown as asked (then the form goes to the server unasked and the server explains).
+function fieldValue(form) {
+  const name = form.dataset.confirmField;
+  if (!name) return "";
+  const field = form.elements.namedItem(name);
+  const raw = field && "value" in field ? String(field.value).trim() : "";
+  if (form.dataset.confirmDecimals === undefined) return raw;
+  const decimals = Number(form.dataset.confirmDecimals) || 0;
+  const plain = raw.replace(/[\s,]/g, "");
+  if (!/^\d+(\.\d+)?$/.test(plain)) return null;
+  const lang = document.documentElement.lang || undefined;
+  return Number(plain).toLocaleString(lang, { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
 }
 
 // Forms that ask first. A confirmed form is submitted for real (requestSubmit keeps the
@@ -64,21 +90,25 @@ document.addEventListener("submit", async (event) => {
   const form = event.target;
   if (!(form instanceof HTMLFormElement) || !(form.dataset.confirm || form.dataset.confirmTitle)) return;
   if (form.dataset.confirmed === "yes") { delete form.dataset.confirmed; return; }
+  const value = fieldValue(form);
+  if (value === null) return;
   event.preventDefault();
   const submitter = event.submitter;
-  // "%(value)s" in the message is the value of the field data-confirm-field names (the refund's
-  // amount), so the question shows what will really happen.
-  const field = form.dataset.confirmField && form.elements.namedItem(form.dataset.confirmField);
-  const value = field && "value" in field ? String(field.value).trim() : "";
   const said = (text) => text.replace("%(value)s", value);
   const ok = await confirmDialog({
     title: said(form.dataset.confirmTitle || form.dataset.confirm),
-    message: form.dataset.confirmTitle ? said(form.dataset.confirm) : "",
+    message: form.dataset.confirmTitle ? said(form.dataset.confirm || "") : "",
     confirmLabel: form.dataset.confirmButton || (submitter && submitter.textContent.trim()) || gettext("Confirm"),
-    danger: true,
+    danger: form.dataset.confirmDanger !== "no",
   });
-  if (!ok) return;
+  if (!ok) {
+    if (form.dataset.confirmCancel === "reset") form.reset();
+    return;
+  }
   form.dataset.confirmed = "yes";
   if (submitter && submitter.form === form) form.requestSubmit(submitter);
   else form.requestSubmit();
+  // requestSubmit dispatches "submit" at once; if the browser's validation stopped it instead,
+  // the next press must ask again.
+  delete form.dataset.confirmed;
 });
