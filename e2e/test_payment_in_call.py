@@ -9,7 +9,13 @@ from playwright.sync_api import Browser, Page, expect
 
 from carecall.orgs.demo import CLINIC_ADMIN, CLINICIAN, OPERATOR, demo_seed
 from e2e.call_helpers import media_context, patient_enters, sign_in
-from e2e.payment_helpers import payments_wired
+from e2e.payment_helpers import (
+    challenge,
+    challenge_button,
+    fill_card,
+    payments_wired,
+    three_d_secure,
+)
 from testsupport.browser import screenshot_path
 
 
@@ -69,10 +75,8 @@ def _request(doctor: Page, amount: str, description: str) -> None:
 
 
 def _card(patient: Page, number: str) -> None:
-    patient.get_by_label("Card number").fill(number)
-    patient.get_by_label("Expiry (MM / YY)").fill("12 / 34")
-    patient.get_by_label("CVC").fill("123")
-    patient.get_by_label("Postcode").fill("2000")
+    # In the Payment Element's cross-origin frame, by label (e2e/payment_helpers.py).
+    fill_card(patient, number)
 
 
 def test_seed_flow_operator_approves_admin_connects_patient_pays_receipt_arrives(
@@ -159,9 +163,9 @@ def test_three_d_secure_challenge_then_paid(live_url: str, browser: Browser, set
         patient.get_by_label("Email for your receipt").fill("pat@example.test")
         _card(patient, "4000 0025 0000 3155")
         patient.get_by_role("button", name=re.compile(r"^Pay AUD ")).click()
-        challenge = patient.get_by_role("dialog")
-        expect(challenge).to_be_visible()
+        expect(challenge(patient)).to_be_visible()
+        expect(challenge_button(patient, "Complete")).to_be_focused()
         _shot(patient, "9-3ds-challenge")
-        challenge.get_by_role("button", name="Complete").click()
+        three_d_secure(patient, "Complete")
         expect(patient.locator("[data-pay-confirmation]")).to_contain_text("AUD 120.50")
         expect(doctor.locator("[data-pay-list]")).to_contain_text("Payment received")

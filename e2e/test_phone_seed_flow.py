@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from carecall.orgs.demo import CLINICIAN, demo_seed
 from e2e.call_helpers import end_call, sign_in, wait_for_video
 from e2e.layout_checks import check_page_layout
-from e2e.payment_helpers import payments_wired
+from e2e.payment_helpers import card_fields, challenge, payments_wired, three_d_secure
 from e2e.test_payment_in_call import _approve_and_connect, _card
 
 
@@ -106,7 +106,7 @@ def test_patient_on_a_phone_pays_in_the_call_with_a_decline_and_3ds_on_the_way(
         expect(sheet.get_by_role("alert")).to_have_text(
             "Check the card details above, then press Pay again."
         )
-        expect(patient.get_by_text("Your postcode is incomplete.")).to_have_count(1)
+        expect(card_fields(patient).get_by_text("Your postcode is incomplete.")).to_have_count(1)
         _card(patient, "4000 0000 0000 0002")
         check_page_layout(patient, "phone-5-sheet")
         sheet.get_by_role("button", name="Pay AUD 85.00").tap()
@@ -117,18 +117,12 @@ def test_patient_on_a_phone_pays_in_the_call_with_a_decline_and_3ds_on_the_way(
         # 3-D Secure failed, then passed.
         _card(patient, "4000 0025 0000 3155")
         sheet.get_by_role("button", name="Pay AUD 85.00").tap()
-        challenge = patient.get_by_role("dialog").filter(
-            has=patient.get_by_role("button", name="Fail")
-        )
-        expect(challenge).to_be_visible()
+        expect(challenge(patient)).to_be_visible()
         check_page_layout(patient, "phone-7-3ds")
-        challenge.get_by_role("button", name="Fail").tap()
+        three_d_secure(patient, "Fail", tap=True)
         expect(sheet.get_by_role("alert")).to_contain_text("try again")
         sheet.get_by_role("button", name="Pay AUD 85.00").tap()
-        challenge = patient.get_by_role("dialog").filter(
-            has=patient.get_by_role("button", name="Complete")
-        )
-        challenge.get_by_role("button", name="Complete").tap()
+        three_d_secure(patient, "Complete", tap=True)
 
         confirmation = patient.get_by_role("region", name="Payment confirmed")
         expect(confirmation).to_be_visible()

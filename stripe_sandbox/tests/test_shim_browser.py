@@ -145,11 +145,15 @@ def open_page(browser: Browser, shop: str, intent, *, country: str = "", **conte
     return page
 
 
-def fill_card(page: Page, number: str, expiry: str = "12 / 34", cvc: str = "123") -> None:
+def fill_card(
+    page: Page, number: str, expiry: str = "12 / 34", cvc: str = "123", postcode: str = "2000"
+) -> None:
     fields = card(page)
     fields.get_by_label("Card number").fill(number)
     fields.get_by_label("Expiry (MM / YY)").fill(expiry)
     fields.get_by_label("CVC").fill(cvc)
+    if postcode:
+        fields.get_by_label("Postcode").fill(postcode)
 
 
 def challenge(page: Page, button: str) -> None:
@@ -172,7 +176,8 @@ def test_pays_with_a_good_card(browser, shop, intent, client):
     pi = client.v1.payment_intents.retrieve(intent.id, {"expand": ["latest_charge"]}, HARBOUR)
     assert pi.status == "succeeded" and pi.receipt_email == "pat@example.com"
     assert pi.latest_charge.payment_method_details.card.last4 == "4242"
-    assert pi.latest_charge.billing_details.address.country == "AU"
+    address = pi.latest_charge.billing_details.address
+    assert (address.country, address.postal_code) == ("AU", "2000")
     assert page.evaluate("window.lastIntent.id") == intent.id
     secret = json.dumps(intent.client_secret)
     retrieved = page.evaluate(
@@ -357,10 +362,11 @@ def test_validation_messages(browser, shop, intent, client):
     expect(fields.get_by_text("Your card's expiration year is in the past.")).to_be_visible()
     page.get_by_role("button", name="Pay A$45.00").click()
     expect(fields.get_by_text("Your card's security code is incomplete.")).to_be_visible()
-    assert page.evaluate("window.lastError.type") == "validation_error"
-    # Australia: Stripe asks for no postcode with cards.
+    # An Australian card's postcode: the label's word, said once, under its field.
     expect(fields.get_by_label("Country")).to_have_value("AU")
-    expect(fields.get_by_label("Postcode")).to_be_hidden()
+    expect(fields.get_by_text("Your postcode is incomplete.")).to_have_count(1)
+    expect(fields.get_by_text(re.compile("postal code", re.I))).to_have_count(0)
+    assert page.evaluate("window.lastError.type") == "validation_error"
     page.screenshot(path=screenshot_path("sandbox-shim-validation"))
     assert client.v1.payment_intents.retrieve(intent.id, options=HARBOUR).status == (
         "requires_payment_method"
@@ -373,7 +379,7 @@ def test_validation_messages(browser, shop, intent, client):
 def test_a_postcode_field_says_postcode_once(browser, shop, intent, client):
     page = open_page(browser, shop, intent, country="GB")
     fields = card(page)
-    fill_card(page, "4242 4242 4242 4242")
+    fill_card(page, "4242 4242 4242 4242", postcode="")
     postcode = fields.get_by_label("Postcode")
     expect(postcode).to_be_visible()
     page.get_by_role("button", name="Pay A$45.00").click()
@@ -388,9 +394,14 @@ def test_a_postcode_field_says_postcode_once(browser, shop, intent, client):
     pi = client.v1.payment_intents.retrieve(intent.id, {"expand": ["latest_charge"]}, HARBOUR)
     address = pi.latest_charge.billing_details.address
     assert (address.country, address.postal_code) == ("GB", "SW1A 1AA")
-    # The United States: Stripe's "ZIP", and its own message.
+    # The United States: Stripe's "ZIP", and its own message; Singapore: no postal code.
     fields.get_by_label("Country").select_option("US")
     expect(fields.get_by_label("ZIP")).to_be_visible()
+    fields.get_by_label("ZIP").fill("9021")
+    fields.get_by_label("CVC").focus()
+    expect(fields.get_by_text("Your ZIP is invalid.")).to_be_visible()
+    fields.get_by_label("Country").select_option("SG")
+    expect(fields.get_by_label("ZIP")).to_be_hidden()
     page.close()
 
 

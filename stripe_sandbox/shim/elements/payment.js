@@ -19,9 +19,13 @@
   var postalField = document.getElementById("postal-field");
   var postalLabel = document.getElementById("postal-label");
 
-  // Where Stripe's Payment Element asks for a postal code with cards, and what it calls it.
-  // The error uses the label's word, so "Postcode" is never followed by "postal code".
+  // Where the element asks for a postal code with cards, and the country's word for it (Stripe
+  // asks in the US, the UK and Canada; the sandbox asks in Australia and New Zealand too, as
+  // CareCall's clinics are there). The error uses the label's word: a "Postcode" field never
+  // says "postal code".
   var POSTAL = {
+    AU: { label: "Postcode", incomplete: "Your postcode is incomplete.", invalid: "Your postcode is invalid.", pattern: /^\d{4}$/ },
+    NZ: { label: "Postcode", incomplete: "Your postcode is incomplete.", invalid: "Your postcode is invalid.", pattern: /^\d{4}$/ },
     US: { label: "ZIP", incomplete: "Your ZIP is incomplete.", invalid: "Your ZIP is invalid.", pattern: /^\d{5}(-?\d{4})?$/ },
     GB: { label: "Postcode", incomplete: "Your postcode is incomplete.", invalid: "Your postcode is invalid.", pattern: /^[A-Za-z]{1,2}\d[A-Za-z\d]? ?\d[A-Za-z]{2}$/ },
     CA: { label: "Postal code", incomplete: "Your postal code is incomplete.", invalid: "Your postal code is invalid.", pattern: /^[A-Za-z]\d[A-Za-z] ?\d[A-Za-z]\d$/ }
