@@ -44,26 +44,42 @@ class ClinicPaymentSettingsForm(forms.Form):
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
-    business_number = forms.CharField(
-        label=_("Business number (ABN in Australia; elsewhere the tax id)"),
-        required=False,
-        max_length=30,
-    )
+    business_number = forms.CharField(label=_("Tax ID on receipts"), required=False, max_length=30)
+
+    PROVIDER_PREFIX = "provider_"
 
     def __init__(
         self,
         *args: Any,
         clinicians: tuple[tuple[int, str], ...] | list[tuple[int, str]] = (),
+        australian: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        number = self.fields["business_number"]
+        if australian:  # the ABN, checked by its check digits; elsewhere whatever the tax id is
+            number.label = _("ABN on receipts")
+            number.help_text = _("11 digits, e.g. 51 824 753 556.")
+        else:
+            number.help_text = _("The clinic's business or tax registration number.")
         # One provider number per clinician of the clinic, printed on their receipts.
         for user_id, name in clinicians:
-            self.fields[f"provider_{user_id}"] = forms.CharField(
+            self.fields[f"{self.PROVIDER_PREFIX}{user_id}"] = forms.CharField(
                 label=_("Provider number of %(name)s") % {"name": name},
                 required=False,
                 max_length=20,
+                help_text=_("Optional; printed on this clinician's receipts."),
             )
+
+    def update_arguments(self) -> dict[str, Any]:
+        """The cleaned data as `clinic_payment_settings_update` takes it."""
+        data = dict(self.cleaned_data)
+        data["provider_numbers"] = {
+            int(key.removeprefix(self.PROVIDER_PREFIX)): data.pop(key)
+            for key in list(data)
+            if key.startswith(self.PROVIDER_PREFIX)
+        }
+        return data
 
 
 class OrganisationForm(forms.Form):

@@ -209,8 +209,11 @@ def _clinic_settings_page(
     )
 
 
-def _payment_settings_form(clinic: Clinic, data: QueryDict | None = None) -> Form:
+def _payment_settings_form(
+    clinic: Clinic, data: QueryDict | None = None
+) -> ClinicPaymentSettingsForm:
     from carecall.payments.clinic_settings import clinic_receipt_initial, payment_max_text
+    from carecall.payments.receipts import clinic_is_australian
 
     clinicians, receipt = clinic_receipt_initial(clinic)
     initial = {
@@ -219,7 +222,13 @@ def _payment_settings_form(clinic: Clinic, data: QueryDict | None = None) -> For
         "contact_phone": clinic.contact_phone,
         **receipt,
     }
-    return ClinicPaymentSettingsForm(data, initial=initial, prefix="pay", clinicians=clinicians)
+    return ClinicPaymentSettingsForm(
+        data,
+        initial=initial,
+        prefix="pay",
+        clinicians=clinicians,
+        australian=clinic_is_australian(clinic),
+    )
 
 
 def _clinic_payment_settings(request: HttpRequest, clinic: Clinic) -> HttpResponse:
@@ -229,14 +238,8 @@ def _clinic_payment_settings(request: HttpRequest, clinic: Clinic) -> HttpRespon
     payment_form = _payment_settings_form(clinic, request.POST)
     if payment_form.is_valid():
         try:
-            data = dict(payment_form.cleaned_data)
-            providers = {
-                int(key.removeprefix("provider_")): data.pop(key)
-                for key in list(data)
-                if key.startswith("provider_")
-            }
             clinic_payment_settings_update(
-                actor=_user(request), clinic=clinic, provider_numbers=providers, **data
+                actor=_user(request), clinic=clinic, **payment_form.update_arguments()
             )
         except ServiceError as error:
             _form_error(payment_form, error)

@@ -190,19 +190,29 @@ def _receipt_changes_checked(
 
 
 def _receipt_changes_save(clinic: Clinic, receipt: dict[str, Any]) -> list[str]:
-    """Store what changed (the caller holds the clinic's lock); say it for the audit trail."""
+    """Store what changed (the caller holds the clinic's lock); say it, old → new, for the
+    audit trail (an address's lines joined with commas)."""
     changes: list[str] = []
     fields = {k: v for k, v in receipt.items() if k != "provider_numbers"}
     if fields:
         details, _created = ClinicReceiptDetails.objects.get_or_create(clinic=clinic)
         for name, value in fields.items():
-            if getattr(details, name) != value:
-                changes.append(f"receipt {name.replace('_', ' ')} changed")
-                setattr(details, name, value)
+            before = getattr(details, name)
+            if before == value:
+                continue
+            old, new = (v.replace("\n", ", ") or "—" for v in (before, value))
+            changes.append(f"receipt {name.replace('_', ' ')} {old} → {new}")
+            setattr(details, name, value)
         details.save()
+    names = dict(
+        Membership.objects.filter(clinic=clinic, user_id__in=receipt.get("provider_numbers", {}))
+        .select_related("user")
+        .values_list("user_id", "user__full_name")
+    )
     for user_id, number in receipt.get("provider_numbers", {}).items():
         row = ProviderNumber.objects.filter(clinic=clinic, user_id=user_id).first()
-        if (row.number if row else "") == number:
+        before = row.number if row else ""
+        if before == number:
             continue
         if number:
             ProviderNumber.objects.update_or_create(
@@ -210,5 +220,6 @@ def _receipt_changes_save(clinic: Clinic, receipt: dict[str, Any]) -> list[str]:
             )
         elif row:
             row.delete()
-        changes.append(f"provider number of user {user_id} {number or 'removed'}")
+        who = names.get(user_id) or f"user {user_id}"
+        changes.append(f"provider number of {who} {before or '—'} → {number or '—'}")
     return changes

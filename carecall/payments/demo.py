@@ -30,6 +30,7 @@ from carecall.clinic_apps.selectors import clinic_app_is_enabled
 from carecall.clinic_apps.services import app_request_create, app_request_decide
 from carecall.orgs.models import Clinic
 from carecall.payments import services
+from carecall.payments.clinic_settings import clinic_payment_settings_update, payment_max_text
 from carecall.payments.models import (
     ClinicReceiptDetails,
     PaymentRequest,
@@ -119,15 +120,6 @@ def _connect(clinic: Clinic, admin: User, operator: User) -> None:
         services.connection_complete(
             actor=admin, clinic=clinic, code=_oauth_code(url, NORTHSIDE_ACCOUNT)
         )
-    # What a real clinic puts on its receipts, so the demo's receipts look like real ones.
-    ClinicReceiptDetails.objects.get_or_create(
-        clinic=clinic,
-        defaults={
-            "legal_name": f"{clinic.name} Pty Ltd",
-            "address": "Level 1, 20 Pacific Highway\nSt Leonards NSW 2065",
-            "business_number": "51 824 753 556",
-        },
-    )
 
 
 def _pay(pr: PaymentRequest, card: str) -> None:
@@ -185,8 +177,49 @@ class _DemoClock:
             yield
 
 
+# What real clinics put on their receipts, so the demo's receipts look like real ones: legal
+# name, address, ABN (valid check digits) and each clinician's provider number.
+DEMO_RECEIPT_DETAILS = {
+    "harbour-gp": (
+        "Harbour GP Pty Ltd",
+        "Suite 3, 88 Harbour Street\nSydney NSW 2000",
+        "53 004 085 616",
+        {"chris@demo-health.test": "2426591B"},
+    ),
+    "northside-physio": (
+        "Northside Physio Pty Ltd",
+        "Level 1, 20 Pacific Highway\nSt Leonards NSW 2065",
+        "51 824 753 556",
+        {"nina@demo-health.test": "4021735J"},
+    ),
+}
+
+
+def demo_receipt_details_seed() -> None:
+    """Once per clinic, through the settings service (checked and audited, as an admin would)."""
+    admin = User.objects.get(email="olivia@demo-health.test")
+    for slug, (legal_name, address, abn, providers) in DEMO_RECEIPT_DETAILS.items():
+        clinic = Clinic.objects.filter(slug=slug).first()
+        if clinic is None or ClinicReceiptDetails.objects.filter(clinic=clinic).exists():
+            continue
+        numbers = dict(User.objects.filter(email__in=providers).values_list("pk", "email"))
+        clinic_payment_settings_update(
+            actor=admin,
+            clinic=clinic,
+            payment_max_amount=payment_max_text(clinic),
+            contact_email=clinic.contact_email,
+            contact_phone=clinic.contact_phone,
+            legal_name=legal_name,
+            address=address,
+            business_number=abn,
+            provider_numbers={pk: providers[email] for pk, email in numbers.items()},
+        )
+
+
 def demo_payments_seed(*, clinic_slug: str = "northside-physio", weeks: int = 3) -> int:
-    """Create the history once; returns how many payment requests were made."""
+    """Create the history once (and the clinics' receipt details before it); returns how many
+    payment requests were made."""
+    demo_receipt_details_seed()
     clinic = Clinic.objects.get(slug=clinic_slug)
     if PaymentRequest.objects.filter(clinic=clinic).exists():
         return 0

@@ -1,15 +1,21 @@
 """Receipts a patient can claim with: what they show (one `receipt_details` for the email, the
-printable page and the tests) and the link that opens the printable page.
+printable page and the tests) and the two links that open the printable page.
 
-The link is signed, not stored: the patient's visit token exists only as a hash, yet the
-receipt email (sent when Stripe's webhook arrives) must link the page. Like Stripe's own
-receipt links, whoever holds it sees that one receipt, nothing else; it opens only a paid
-request's receipt and is never cached.
+- In the app, the payer opens it under their own visit or guest link
+  (`/v/<token>/payments/<id>/receipt/`, `payer_receipt_url`): like every payer URL it answers
+  only that payer (a guest only in the browser that claimed the link), 404 for anyone else.
+- The email cannot use that link: the visit token exists only as a hash, and the receipt is
+  sent when Stripe's webhook arrives. So it links `/receipts/<signed>/` (`receipt_url`),
+  signed, not stored. Like Stripe's receipt links, whoever holds it sees that one receipt and
+  nothing else, which is what the email holding it already shows.
+Both open only a paid request's receipt (refunded ones too, showing the refunds), read-only
+and never cached.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -21,16 +27,24 @@ from carecall.core.currencies import amount_format
 from carecall.core.errors import ServiceError
 from carecall.orgs.models import Clinic
 from carecall.payments.models import (
+    PAID_STATUSES,
     ClinicReceiptDetails,
     PaymentRequest,
-    PaymentStatus,
     ProviderNumber,
+    RefundStatus,
 )
 from carecall.payments.selectors import card_brand_display, local_display
 
 RECEIPT_SALT = "carecall.payments.receipt"
+BUSINESS_NUMBER_MAX = 30
 _ABN_WEIGHTS = (10, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19)
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Bidirectional overrides and isolates: invisible, they make printed text read differently.
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def has_control_characters(text: str) -> bool:
+    """Control characters (C0, DEL, C1, line/paragraph separators) or bidi overrides."""
+    return any(unicodedata.category(c) in ("Cc", "Zl", "Zp") or c in _BIDI for c in text)
 
 
 def clinic_is_australian(clinic: Clinic) -> bool:
@@ -45,15 +59,29 @@ def business_number_label(clinic: Clinic) -> str:
 def abn_is_valid(abn: str) -> bool:
     """The Australian Business Register's check: 11 digits; subtract 1 from the first, weight
     each digit, and the sum divides by 89."""
-    digits = [int(c) for c in abn if c.isdigit()]
-    if len(digits) != 11 or re.sub(r"[\d ]", "", abn):
+    if re.fullmatch(r"[0-9 ]+", abn) is None:
+        return False
+    digits = [int(c) for c in abn if c != " "]
+    if len(digits) != 11 or digits[0] == 0:  # ABNs run from 10 000 000 000
         return False
     digits[0] -= 1
     return sum(d * w for d, w in zip(digits, _ABN_WEIGHTS, strict=True)) % 89 == 0
 
 
+def _control_characters_refuse(value: str, *, field: str, multiline: bool = False) -> None:
+    """Checked before any tidying: str.split() would silently drop some control characters.
+    Tabs become spaces; line breaks are kept only where the field has lines."""
+    allowed = "\t\r\n" if multiline else "\t"
+    if has_control_characters(value.translate({ord(c): " " for c in allowed})):
+        raise ServiceError(
+            _("Remove the control characters (invisible characters that came with a paste)."),
+            field=field,
+        )
+
+
 def business_number_clean(clinic: Clinic, value: str) -> str:
     """As stored and printed: an ABN as "51 824 753 556"; another country's tax id as given."""
+    _control_characters_refuse(value, field="business_number")
     value = " ".join(value.split())
     if not value:
         return ""
@@ -63,24 +91,34 @@ def business_number_clean(clinic: Clinic, value: str) -> str:
                 _("Enter the clinic's ABN: 11 digits, as the Business Register shows it."),
                 field="business_number",
             )
-        d = "".join(c for c in value if c.isdigit())
+        d = value.replace(" ", "")
         return f"{d[:2]} {d[2:5]} {d[5:8]} {d[8:]}"
-    if len(value) > 30 or _CONTROL.search(value):
-        raise ServiceError(_("Enter the tax id in at most 30 characters."), field="business_number")
+    if len(value) > BUSINESS_NUMBER_MAX:
+        raise ServiceError(
+            _("Enter the tax id in at most %(n)d characters.") % {"n": BUSINESS_NUMBER_MAX},
+            field="business_number",
+        )
     return value
 
 
 def free_text_clean(value: str, *, field: str, limit: int, multiline: bool = False) -> str:
-    """Trimmed text without control characters (a line break allowed where it is multi-line)."""
-    value = value.replace("\r\n", "\n").strip()
-    lines = [" ".join(line.split()) for line in value.split("\n")] if multiline else [value]
-    text = "\n".join(line for line in lines if line) if multiline else " ".join(value.split())
-    if _CONTROL.search(text.replace("\n", "")) or len(text) > limit:
-        raise ServiceError(
-            _("Use at most %(n)d characters, without control characters.") % {"n": limit},
-            field=field,
-        )
+    """Trimmed text without control characters; spaces collapsed, and where it is multi-line
+    one line per line (blank ones dropped)."""
+    _control_characters_refuse(value, field=field, multiline=multiline)
+    if multiline:
+        lines = (" ".join(line.split()) for line in value.replace("\r\n", "\n").split("\n"))
+        text = "\n".join(line for line in lines if line)
+    else:
+        text = " ".join(value.split())
+    if len(text) > limit:
+        raise ServiceError(_("Use at most %(n)d characters.") % {"n": limit}, field=field)
     return text
+
+
+@dataclass(frozen=True)
+class ReceiptRefund:
+    date: str
+    amount: str
 
 
 @dataclass(frozen=True)
@@ -99,6 +137,9 @@ class ReceiptDetails:
     description: str
     amount: str
     total: str
+    # Money given back since (a claim must not ask for more than was kept) and what is left.
+    refunds: list[ReceiptRefund]
+    net: str
     card: str
     reference: str
     paid_at: str
@@ -110,6 +151,11 @@ def receipt_url(pr: PaymentRequest, *, absolute: bool = False) -> str:
     return f"{settings.SITE_URL.rstrip('/')}{path}" if absolute else path
 
 
+def payer_receipt_url(pr: PaymentRequest, *, kind: str, token: str) -> str:
+    """The receipt page under the payer's own link (kind "v" visit, "j" guest)."""
+    return reverse("payments:payer_receipt", args=[kind, token, str(pr.pk)])
+
+
 def receipt_request_for(signed: str) -> PaymentRequest | None:
     """The paid request a receipt link names, or None (bad signature, unpaid, unknown)."""
     try:
@@ -118,7 +164,7 @@ def receipt_request_for(signed: str) -> PaymentRequest | None:
         return None
     return (
         PaymentRequest.objects.select_related("clinic", "visit", "payer", "requested_by")
-        .filter(pk=request_id, status=PaymentStatus.PAID)
+        .filter(pk=request_id, status__in=PAID_STATUSES)
         .first()
     )
 
@@ -132,6 +178,8 @@ def receipt_details(pr: PaymentRequest) -> ReceiptDetails:
         .first()
     )
     amount = amount_format(pr.amount, pr.currency)
+    refunds = list(pr.refunds.filter(status=RefundStatus.SUCCEEDED).order_by("created_at"))
+    kept = pr.amount - sum(r.amount for r in refunds)
     return ReceiptDetails(
         clinic_name=clinic.name,
         legal_name=(details.legal_name if details else "") or clinic.name,
@@ -147,6 +195,14 @@ def receipt_details(pr: PaymentRequest) -> ReceiptDetails:
         description=pr.description,
         amount=amount,
         total=amount,
+        refunds=[
+            ReceiptRefund(
+                date=local_display(clinic.timezone, r.created_at),
+                amount=amount_format(r.amount, pr.currency),
+            )
+            for r in refunds
+        ],
+        net=amount_format(kept, pr.currency),
         card=f"{card_brand_display(pr.card_brand)} •••• {pr.card_last4}".strip(),
         reference=pr.reference,
         paid_at=local_display(clinic.timezone, pr.paid_at),

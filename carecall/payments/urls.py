@@ -95,4 +95,9 @@ urlpatterns = [
         views.payer_complete,
         name="payer_complete",
     ),
+    re_path(
+        PAYER + r"(?P<request_id>" + UUID + r")/receipt/$",
+        receipt_views.payer_receipt,
+        name="payer_receipt",
+    ),
 ]

@@ -38,8 +38,8 @@ from carecall.orgs.access import MANAGERS, clinic_for_user
 from carecall.payments import services
 from carecall.payments.clinic_settings import payment_max_minor
 from carecall.payments.gateway import PaymentGatewayError
-from carecall.payments.models import PaymentRequest, PaymentStatus
-from carecall.payments.receipts import receipt_url
+from carecall.payments.models import PAID_STATUSES, PaymentRequest
+from carecall.payments.receipts import payer_receipt_url
 from carecall.payments.selectors import (
     connection_of,
     local_display,
@@ -291,10 +291,13 @@ def _payer(request: HttpRequest, kind: str, token: str) -> Participant:
     return guest
 
 
-def _payer_request(request: HttpRequest, kind: str, token: str, request_id: str) -> PaymentRequest:
+def payer_request_of(
+    request: HttpRequest, kind: str, token: str, request_id: str
+) -> PaymentRequest:
+    """The payer's own request behind their link (also the receipt page's way in), or 404."""
     payer = _payer(request, kind, token)
     pr = (
-        PaymentRequest.objects.select_related("clinic", "payer", "requested_by")
+        PaymentRequest.objects.select_related("clinic", "visit", "payer", "requested_by")
         .filter(pk=request_id, payer=payer)
         .first()
     )
@@ -309,14 +312,16 @@ def payer_payments(request: HttpRequest, kind: str, token: str) -> JsonResponse:
     return JsonResponse(
         {
             "me": str(payer.pk),
-            "requests": [_payer_info(pr) for pr in payment_requests_of_payer(payer)],
+            "requests": [
+                _payer_info(pr, kind=kind, token=token) for pr in payment_requests_of_payer(payer)
+            ],
         }
     )
 
 
 @require_GET
 def payer_payment(request: HttpRequest, kind: str, token: str, request_id: str) -> JsonResponse:
-    pr = _payer_request(request, kind, token, request_id)
+    pr = payer_request_of(request, kind, token, request_id)
     try:
         pr = services.payment_request_for_payer(payment_request=pr)
     except ServiceError as error:
@@ -335,7 +340,7 @@ def payer_payment(request: HttpRequest, kind: str, token: str, request_id: str) 
 
 @require_POST
 def payer_email(request: HttpRequest, kind: str, token: str, request_id: str) -> JsonResponse:
-    pr = _payer_request(request, kind, token, request_id)
+    pr = payer_request_of(request, kind, token, request_id)
     try:
         pr = services.payment_request_set_email(
             payment_request=pr, email=str(_body(request).get("email", ""))
@@ -350,21 +355,23 @@ def payer_email(request: HttpRequest, kind: str, token: str, request_id: str) ->
 @require_POST
 def payer_complete(request: HttpRequest, kind: str, token: str, request_id: str) -> JsonResponse:
     """The page says Stripe.js finished: ask Stripe (never the browser) what happened."""
-    pr = _payer_request(request, kind, token, request_id)
+    pr = payer_request_of(request, kind, token, request_id)
     try:
         pr = services.payment_request_reconcile(payment_request=pr)
     except PaymentGatewayError as error:
         return _gateway_error(error)
     except ServiceError as error:
         return _error(error.message, 409)
-    return JsonResponse({"request": _payer_info(pr)})
+    return JsonResponse({"request": _payer_info(pr, kind=kind, token=token)})
 
 
-def _payer_info(pr: PaymentRequest) -> dict[str, Any]:
-    """What the payer's page gets: the request, and once paid the link to its receipt."""
+def _payer_info(pr: PaymentRequest, *, kind: str, token: str) -> dict[str, Any]:
+    """What the payer's page gets: the request, and once paid `receipt_url`, its printable
+    receipt under the payer's own link (only on the payer's JSON: the call's `payment`
+    message and the clinicians' JSON never carry a payer's link)."""
     info = _info(pr)
-    if pr.status == PaymentStatus.PAID:
-        info["receipt_url"] = receipt_url(pr)
+    if pr.status in PAID_STATUSES:
+        info["receipt_url"] = payer_receipt_url(pr, kind=kind, token=token)
     return info
 
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 import stripe_sandbox
 from carecall.audit.models import AuditAction, AuditEntry
+from carecall.core.currencies import amount_format
 from carecall.core.errors import ServiceError
 from carecall.notifications.models import OutboxEmail
 from carecall.payments.models import ClinicReceiptDetails, PaymentRequest, ProviderNumber
@@ -74,7 +75,7 @@ def _every_field(text: str, pr: PaymentRequest) -> None:
         pr.requested_by.get_full_name(),
         "2123456A",  # provider number
         pr.description,
-        "AUD",
+        amount_format(pr.amount, pr.currency),  # the item's amount and the total: AUD 85.00
         "Total paid",
         "Visa •••• 4242",
         pr.reference,
@@ -120,10 +121,21 @@ def test_a_receipt_link_opens_only_its_paid_request(
     assert Client().post(good).status_code == 405  # read only
 
 
-def test_the_payer_gets_the_receipt_link_once_paid(paid: PaymentRequest, call: Call) -> None:
-    listing = Client().get(call.payer_url())
-    (mine,) = [r for r in listing.json()["requests"] if r["id"] == str(paid.pk)]
-    assert mine["receipt_url"] == receipt_url(paid)
+def test_the_payer_gets_the_receipt_link_once_paid(
+    paid: PaymentRequest, connected: World, call: Call, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        unpaid = request_payment(connected, call)
+    listing = Client().get(call.payer_url()).json()["requests"]
+    by_id = {r["id"]: r for r in listing}
+    # Under the payer's own link (the page only that payer can open), not the email's link.
+    assert by_id[str(paid.pk)]["receipt_url"] == reverse(
+        "payments:payer_receipt", args=["v", call.token, str(paid.pk)]
+    )
+    assert "receipt_url" not in by_id[str(unpaid.pk)]
+    # The clinicians' JSON never carries the payer's link.
+    staff = client_for(connected.clinician).get(call.staff_url()).json()["requests"]
+    assert all("receipt_url" not in r for r in staff)
 
 
 def test_admins_set_receipt_details_audited_and_others_cannot(connected: World) -> None:
@@ -136,8 +148,14 @@ def test_admins_set_receipt_details_audited_and_others_cannot(connected: World) 
     )
     assert ProviderNumber.objects.get(clinic=connected.harbour).number == "2123456A"
     entry = AuditEntry.objects.filter(action=AuditAction.CLINIC_PAYMENT_SETTINGS).latest("at")
-    assert "receipt legal name changed" in entry.summary
-    assert "provider number" in entry.summary
+    for change in (
+        "receipt legal name — → Smith & Jones Medical Pty Ltd",
+        "receipt address — → Level 2, 10 Harbour St, Sydney NSW 2000",
+        "receipt business number — → 51 824 753 556",
+        f"provider number of {connected.clinician.full_name} — → 2123456A",
+    ):
+        assert change in entry.summary
+    assert entry.actor == connected.org_admin
 
     page = client_for(connected.clinic_admin).get(
         reverse("orgs:clinic_edit", args=[connected.harbour.pk])
