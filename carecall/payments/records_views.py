@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -29,6 +28,7 @@ from carecall.core.currencies import amount_format, amount_to_major
 from carecall.core.errors import ServiceError
 from carecall.orgs.access import clinic_for_user, organisation_for_user
 from carecall.orgs.models import Clinic, Membership, Organisation
+from carecall.payments import stripe_dashboard
 from carecall.payments.gateway import PaymentGatewayError
 from carecall.payments.models import PaymentRequest, PaymentStatus, RefundReason, RefundStatus
 from carecall.payments.refunds import receipt_resend, refund_create, refundable_amount
@@ -47,7 +47,7 @@ def dashboard_url(pr: PaymentRequest) -> str:
     """The payment in the connected account's Stripe dashboard."""
     if not pr.payment_intent_id:
         return ""
-    return f"{settings.STRIPE_DASHBOARD_URL}/{pr.stripe_account_id}/payments/{pr.payment_intent_id}"
+    return stripe_dashboard.payment_url(pr.stripe_account_id, pr.payment_intent_id)
 
 
 def _user(request: HttpRequest) -> User:

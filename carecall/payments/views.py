@@ -35,7 +35,7 @@ from carecall.clinic_apps.selectors import clinic_app_is_enabled
 from carecall.core.currencies import CURRENCIES, amount_to_major
 from carecall.core.errors import ServiceError
 from carecall.orgs.access import MANAGERS, clinic_for_user
-from carecall.payments import services
+from carecall.payments import services, stripe_dashboard
 from carecall.payments.clinic_settings import payment_max_minor
 from carecall.payments.gateway import PaymentGatewayError
 from carecall.payments.models import PAID_STATUSES, PaymentRequest
@@ -106,7 +106,7 @@ def customer_payments(request: HttpRequest, clinic_id: int) -> HttpResponse:
             "connected_at": local_display(clinic.timezone, connection.connected_at)
             if connection
             else "",
-            "dashboard_url": settings.STRIPE_DASHBOARD_URL,
+            "dashboard_url": stripe_dashboard.dashboard_base(),
         },
     )
     # Go to Stripe posts here and is redirected to Stripe's OAuth page: CSP's form-action

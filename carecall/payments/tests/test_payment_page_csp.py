@@ -73,4 +73,8 @@ def test_the_sandbox_origin_replaces_stripes_offline(world: World, settings) -> 
     )
     policy = _policy(world)
     assert "http://127.0.0.1:9999" in _directive(policy, "script-src")
-    assert "hooks.stripe.com" not in policy
+    # The shim mounts the Payment Element and 3-D Secure as iframes from the sandbox's own
+    # origin: frame-src is that origin and nothing else (the browser tests load them for real).
+    assert _directive(policy, "frame-src") == ["http://127.0.0.1:9999"]
+    assert set(_directive(policy, "connect-src")) == {"'self'", "http://127.0.0.1:9999"}
+    assert "stripe.com" not in policy
