@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from carecall.accounts.models import User
 from carecall.audit.models import AuditEntry
-from carecall.core.currencies import amount_format, amount_to_major
+from carecall.core.currencies import amount_format, currency_for
 from carecall.core.errors import ServiceError
 from carecall.orgs.access import clinic_for_user, organisation_for_user
 from carecall.orgs.models import Clinic, Membership, Organisation
@@ -48,6 +48,18 @@ def dashboard_url(pr: PaymentRequest) -> str:
     if not pr.payment_intent_id:
         return ""
     return stripe_dashboard.payment_url(pr.stripe_account_id, pr.payment_intent_id)
+
+
+def status_text(pr: PaymentRequest) -> str:
+    """The status as a person would write it: "Cancelled by Dr Chris Lee" rather than
+    "Cancelled (Cancelled by Dr Chris Lee.)"; another reason follows the status once."""
+    label = str(pr.get_status_display())
+    reason = pr.cancel_reason.strip().rstrip(".")
+    if pr.status != PaymentStatus.CANCELLED or not reason:
+        return label
+    if reason.lower().startswith(label.lower()):
+        return reason
+    return _("%(status)s: %(reason)s") % {"status": label, "reason": reason}
 
 
 def _user(request: HttpRequest) -> User:
@@ -115,6 +127,7 @@ def _list(request: HttpRequest, scope: Scope) -> HttpResponse:
         {
             "pr": pr,
             "amount": amount_format(pr.amount, pr.currency),
+            "status": status_text(pr),
             "refunded": amount_format(pr.amount_refunded, pr.currency)
             if pr.amount_refunded
             else "",
@@ -270,6 +283,7 @@ def _detail(
     form_error: str = "",
     status: int = 200,
     form_token: str = "",
+    amount_typed: str = "",
 ) -> HttpResponse:
     left = refundable_amount(pr)
     return render(
@@ -279,9 +293,13 @@ def _detail(
             "scope": scope,
             "pr": pr,
             "amount": amount_format(pr.amount, pr.currency),
+            "status": status_text(pr),
             "refunded": amount_format(pr.amount_refunded, pr.currency),
             "left": amount_format(left, pr.currency),
-            "left_major": amount_to_major(left, pr.currency),
+            # The question before a refund shows the typed amount with the currency's decimals.
+            "refund_decimals": currency_for(pr.currency).shown_decimals,
+            # Only what the person typed comes back after a refused refund; never a default.
+            "amount_typed": amount_typed,
             "can_refund": scope.can_manage
             and left > 0
             and pr.status in (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED),
@@ -327,7 +345,14 @@ def payment_refund(request: HttpRequest, clinic_id: int, payment_id: str) -> Htt
         )
     except ServiceError as error:
         pr.refresh_from_db()
-        return _detail(request, scope, pr, form_error=error.message, status=400)
+        return _detail(
+            request,
+            scope,
+            pr,
+            form_error=error.message,
+            status=400,
+            amount_typed=request.POST.get("amount", "")[:40],
+        )
     except PaymentGatewayError as error:
         pr.refresh_from_db()
         message = (
@@ -345,6 +370,7 @@ def payment_refund(request: HttpRequest, clinic_id: int, payment_id: str) -> Htt
             form_error=message,
             status=503 if error.retryable else 400,
             form_token=request.POST.get("form_token", "") if error.retryable else "",
+            amount_typed=request.POST.get("amount", "")[:40] if error.retryable else "",
         )
     amount = amount_format(refund.amount, pr.currency)
     if refund.status == RefundStatus.SUCCEEDED:

@@ -238,7 +238,13 @@ class Bar:
     width: float
     height: float
     label: str
-    value: str = ""  # the day's takings, written above a wide enough bar
+    value: str = ""  # the day's takings, written by the bar
+    # Where the value goes: above a wide enough bar, written across; on a narrow bar written
+    # upwards (rotated), inside the bar when it is tall enough to hold it, else above it.
+    label_x: float = 0
+    label_y: float = 0
+    rotated: bool = False
+    inside: bool = False
 
 
 @dataclass(frozen=True)
@@ -254,13 +260,11 @@ class Chart:
     height: int
     bars: list[Bar]
     max_label: str
-    first: str
-    last: str
-    # The value axis (0, half, top) and each non-empty bar's value written above it when the
-    # bars are wide enough to carry one.
+    first: date
+    last: date
+    # The value axis (0, half, top); each non-empty bar carries its value (see Bar).
     ticks: list[Tick] = field(default_factory=list)
     plot_left: int = 0
-    value_labels: bool = False
 
 
 @dataclass(frozen=True)
@@ -379,18 +383,28 @@ def _charts(
         left = 70  # room for the value axis' labels
         slot = (width - left) / max(1, len(span))
         plot = height - 40  # room above for value labels and below for the date axis
+        wide = slot >= 40
         bars = []
         for i, day in enumerate(span):
             amount = values.get(day, 0)
             h = (amount / top) * plot
+            x = left + i * slot + slot * 0.1
+            y = height - 20 - h
+            value = amount_to_major(amount, currency) if amount else ""
+            # About 7 units a character at the chart's 11-unit type, and a little air.
+            inside = not wide and h >= 8 + 7 * len(value)
             bars.append(
                 Bar(
-                    x=round(left + i * slot + slot * 0.1, 2),
-                    y=round(height - 20 - h, 2),
+                    x=round(x, 2),
+                    y=round(y, 2),
                     width=round(max(1.0, slot * 0.8), 2),
                     height=round(h, 2),
                     label=f"{day.isoformat()}: {amount_format(amount, currency)}",
-                    value=amount_to_major(amount, currency) if amount else "",
+                    value=value,
+                    label_x=round(x + slot * 0.4, 2),
+                    label_y=round(y + 4 if inside else y - 4, 2),
+                    rotated=not wide,
+                    inside=inside,
                 )
             )
         charts.append(
@@ -400,8 +414,8 @@ def _charts(
                 height=height,
                 bars=bars,
                 max_label=amount_format(top, currency),
-                first=span[0].isoformat(),
-                last=span[-1].isoformat(),
+                first=span[0],
+                last=span[-1],
                 ticks=[
                     Tick(
                         y=round(height - 20 - plot * share, 2),
@@ -410,7 +424,6 @@ def _charts(
                     for share in (0, 0.5, 1)
                 ],
                 plot_left=left,
-                value_labels=slot >= 40,
             )
         )
     return charts

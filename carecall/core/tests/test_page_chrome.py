@@ -28,19 +28,44 @@ def test_the_short_name_skips_a_title(full_name: str, greeting: str) -> None:
     assert User(full_name=full_name, email="x@example.test").get_short_name() == greeting
 
 
-def test_the_shared_form_include_points_aria_describedby_at_ids_that_exist() -> None:
+def _described_ids(html: str) -> tuple[list[str], set[str]]:
     import re
 
+    described = [
+        part for value in re.findall(r'aria-describedby="([^"]*)"', html) for part in value.split()
+    ]
+    return described, set(re.findall(r'\bid="([^"]+)"', html))
+
+
+def test_the_shared_form_include_points_aria_describedby_at_ids_that_exist() -> None:
     from django import forms
     from django.template.loader import render_to_string
 
     class Sample(forms.Form):
         name = forms.CharField(help_text="As on your card.")
         email = forms.EmailField(help_text="For the receipt.")
+        phone = forms.CharField(required=False)
+        kind = forms.ChoiceField(
+            choices=[("a", "A"), ("b", "B")], widget=forms.RadioSelect, help_text="Pick one."
+        )
 
-    html = render_to_string("core/form_fields.html", {"form": Sample()})
-    described = re.findall(r'aria-describedby="([^"]+)"', html)
-    assert len(described) == 2
-    ids = set(re.findall(r'id="([^"]+)"', html))
-    for value in described:
-        assert set(value.split()) <= ids, value
+    # Unbound (help text only) and bound with errors (help text and errors): every id that
+    # aria-describedby names is on the page, and every help text and error list is named.
+    for form in (Sample(), Sample(data={"name": "", "email": "not-an-email"})):
+        html = render_to_string("core/form_fields.html", {"form": form})
+        described, ids = _described_ids(html)
+        assert described, html
+        assert set(described) <= ids, (described, ids)
+        shown = {i for i in ids if i.endswith(("_helptext", "_error"))}
+        assert shown <= set(described), shown - set(described)
+
+    bound = render_to_string(
+        "core/form_fields.html", {"form": Sample(data={"name": "", "email": "x"})}
+    )
+    described, _ids = _described_ids(bound)
+    assert {"id_name_helptext", "id_name_error", "id_email_error", "id_kind_error"} <= set(
+        described
+    )
+    # The radio group is named by a legend, not by a label pointing at nothing.
+    assert '<label for="">' not in bound
+    assert "<legend>Kind</legend>" in bound

@@ -105,7 +105,9 @@ def test_a_cancelled_request_shows_why_and_when_in_its_timeline(
 
     page = client_for(connected.clinic_admin).get(_detail(pr)).content.decode()
 
-    assert "Cancelled by Chris Lee." in page
+    # The status says who cancelled, once, as a person would write it.
+    assert "<dt>Status</dt><dd>Cancelled by Chris Lee</dd>" in page
+    assert "Cancelled (" not in page and "Cancelled: Cancelled" not in page
     timeline = _timeline(page)
     assert len(timeline) == 2
     assert "Cancelled AUD 85.00" in timeline[1]

@@ -67,6 +67,32 @@ def test_a_row_shows_local_time_patient_clinician_amount_status_card_refund_and_
         assert expected in row, expected
 
 
+def test_a_cancelled_row_says_who_cancelled_as_a_person_would_write_it(world: World) -> None:
+    by_clinician = add_request(
+        clinic=world.harbour,
+        clinician=world.clinician,
+        created_at=at("2026-03-10 10:00"),
+        status=PaymentStatus.CANCELLED,
+    )
+    by_account = add_request(
+        clinic=world.harbour,
+        clinician=world.clinician,
+        created_at=at("2026-03-09 10:00"),
+        status=PaymentStatus.CANCELLED,
+    )
+    by_clinician.cancel_reason = "Cancelled by Chris Lee."
+    by_clinician.save(update_fields=["cancel_reason"])
+    by_account.cancel_reason = "The clinic changed its Stripe account."
+    by_account.save(update_fields=["cancel_reason"])
+
+    response = client_for(world.clinic_admin).get(_list_url(world))
+    page = html.unescape(response.content.decode())
+
+    assert "<td>Cancelled by Chris Lee</td>" in page
+    assert "<td>Cancelled: The clinic changed its Stripe account</td>" in page
+    assert "Cancelled (" not in page
+
+
 def test_the_organisation_list_has_every_clinic_each_in_its_own_time_zone_and_no_other_org(
     world: World,
 ) -> None:

@@ -5,6 +5,7 @@ emailed; and every wrong attempt gets a message and changes nothing, here or at 
 from __future__ import annotations
 
 import html
+import re
 import secrets
 import threading
 import time
@@ -129,7 +130,32 @@ def test_clinic_admin_refunds_part_the_request_is_partially_refunded_and_the_pat
     assert "Refunded AUD 20.00." in after
     assert "Partially refunded" in after
     assert "Left to refund: AUD 65.00" in after
-    assert 'name="amount" inputmode="decimal" value="65.00"' in after
+    # What is left is said, never put in the field: a refund of all of it is typed, then asked.
+    assert 'name="amount" inputmode="decimal" value=""' in after
+    assert "Up to AUD 65.00." in after
+
+
+def test_the_refund_form_is_not_prefilled_and_asks_with_the_typed_amount(
+    connected: World, paid: PaymentRequest
+) -> None:
+    client = client_for(connected.clinic_admin)
+    page = _page(client.get(_detail_url(paid)))
+    (form,) = re.findall(r'<form[^>]*/refund/"[^>]*>', page)
+    # core/confirm.js reads these: the dialog repeats the typed amount with 2 decimals.
+    assert 'data-confirm-field="amount"' in form and 'data-confirm-decimals="2"' in form
+    assert "AUD %(value)s goes back to the card it was paid with." in html.unescape(form)
+    assert 'name="amount" inputmode="decimal" value=""' in page
+    assert 'aria-describedby="refund-amount-help"' in page and 'id="refund-amount-help"' in page
+
+
+def test_a_refused_refund_keeps_what_was_typed(connected: World, paid: PaymentRequest) -> None:
+    client = client_for(connected.clinic_admin)
+    token = client.get(_detail_url(paid)).context["form_token"]
+    response = _post_refund(client, paid, "999", token=token)
+    assert response.status_code == 400
+    page = _page(response)
+    assert 'name="amount" inputmode="decimal" value="999"' in page
+    assert not Refund.objects.exists()
 
 
 def test_refunding_what_is_left_makes_it_refunded_and_nothing_more_can_be_refunded(

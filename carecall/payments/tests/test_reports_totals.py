@@ -255,8 +255,37 @@ def test_the_daily_chart_is_svg_drawn_on_the_server_one_bar_per_day_of_the_perio
     # and each day's takings above its bar (7 wide bars have room).
     assert "<title id=" in svg and "Daily takings in AUD" in svg
     ticks = re.findall(r'<text[^>]*class="tick"[^>]*>([^<]+)</text>', svg)
-    assert ticks == ["AUD 0.00", "AUD 85.00", "AUD 170.00", "2026-03-01", "2026-03-07"]
+    assert ticks == ["AUD 0.00", "AUD 85.00", "AUD 170.00", "1 Mar 2026", "7 Mar 2026"]
+    assert "from 1 March 2026 to 7 March 2026" in svg  # the <desc>, in words
     assert re.findall(r'class="value">([^<]+)</text>', svg) == ["85.00", "170.00"]
+
+
+def test_a_month_of_narrow_bars_still_carries_each_days_value_written_upwards(
+    world: World,
+) -> None:
+    """30 bars are too narrow for a value written across: it is written upwards, inside a bar
+    tall enough to hold it (white on the bar) and above a short one."""
+    add_request(
+        clinic=world.harbour,
+        clinician=world.clinician,
+        created_at=at("2026-03-04 10:00"),
+        amount=100000,
+    )
+    add_request(clinic=world.harbour, clinician=world.clinician, created_at=at("2026-03-20 10:00"))
+
+    response = client_for(world.clinic_admin).get(
+        reverse("payments:clinic_report", args=[world.harbour.pk]),
+        {"from": "2026-03-01", "to": "2026-03-30"},
+    )
+
+    (svg,) = re.findall(r'<svg class="chart".*?</svg>', response.content.decode(), flags=re.S)
+    assert svg.count('class="bar"') == 30
+    values = re.findall(
+        r'<text x="[\d.]+" y="[\d.]+" transform="rotate\(-90 [\d.]+ [\d.]+\)" '
+        r'text-anchor="(end|start)" dominant-baseline="middle" class="([^"]+)">([^<]+)</text>',
+        svg,
+    )
+    assert values == [("end", "value inside", "1000.00"), ("start", "value", "85.00")]
 
 
 @pytest.mark.parametrize(
