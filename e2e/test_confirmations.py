@@ -59,6 +59,12 @@ def test_disabling_an_app_and_changing_a_role_ask_first(
         expect(question).to_be_visible()
         question.get_by_role("button", name="Cancel").click()
         expect(disable).to_be_visible()
+        # Escape is Cancel too, and focus goes back to the button that asked.
+        disable.click()
+        expect(question.get_by_role("button", name="Cancel")).to_be_focused()
+        operator.keyboard.press("Escape")
+        expect(question).to_have_count(0)
+        expect(disable).to_be_focused()
         disable.click()
         confirm_in_dialog(operator, "Disable")
         expect(
