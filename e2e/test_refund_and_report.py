@@ -97,7 +97,7 @@ def test_admin_refunds_part_of_a_payment_then_checks_the_report_and_the_csv(
         admin.get_by_role("button", name="Refund", exact=True).click()
         # A refund asks first, saying how much goes back; Cancel refunds nothing.
         question = admin.get_by_role("dialog", name="Refund this payment?")
-        expect(question).to_contain_text("AUD 25.00 goes back to the patient's card")
+        expect(question).to_contain_text("AUD 25.00 goes back to the card it was paid with")
         _shot(admin, "2b-refund-confirm")
         question.get_by_role("button", name="Cancel").click()
         expect(admin.get_by_text("Left to refund: AUD 85.00")).to_be_visible()
