@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, BrowserContext
 
+from e2e.layout_checks import LAPTOP, PHONE, Screen
 from testsupport.asgi_server import ThreadedServer
 
 
@@ -23,3 +26,36 @@ def live_url(transactional_db: None) -> Iterator[str]:
 
     with ThreadedServer(application) as server:
         yield server.url
+
+
+# ----------------------------------------------------------------------------- screens
+# Contexts at the sizes every page is tried at (e2e/layout_checks.SCREENS). Touch screens are
+# phones and tablets in mobile mode; tests press controls there with tap() (layout_checks.press).
+# Each context may use the camera and microphone (the device check and the call need them); all
+# are closed after the test by the `browser` fixture.
+
+
+@pytest.fixture
+def screen_context(browser: Browser) -> Callable[..., BrowserContext]:
+    """A factory: screen_context(PHONE) is a new context of that size, touch for phones and
+    tablets; extra keyword arguments go to Browser.new_context."""
+
+    def make(screen: Screen, **options: Any) -> BrowserContext:
+        return browser.new_context(
+            permissions=["camera", "microphone"], **{**screen.context_options(), **options}
+        )
+
+    return make
+
+
+@pytest.fixture
+def phone_context(screen_context: Callable[..., BrowserContext]) -> BrowserContext:
+    """390×844, is_mobile and has_touch: the phone most patients join from."""
+    return screen_context(PHONE)
+
+
+@pytest.fixture
+def desktop_context(screen_context: Callable[..., BrowserContext]) -> BrowserContext:
+    """1280×800, mouse and keyboard: a clinic's desk. Pages opened in it can be resized with
+    page.set_viewport_size to 1920×1080 (the other desktop screen) without a new context."""
+    return screen_context(LAPTOP)
