@@ -34,7 +34,7 @@ def test_each_layout_check_fails_on_the_fault_it_names(browser: Browser) -> None
         HEAD + '<button style="width:60px;height:60px">Pay</button>'
         '<div style="position:absolute;top:0;left:0;width:100px;height:100px"></div></main>'
     )
-    with pytest.raises(AssertionError, match="Pay: covered by <div"):
+    with pytest.raises(AssertionError, match='button "Pay": covered by div <div'):
         assert_controls_reachable(page)
 
     page.set_content(HEAD + '<button style="width:30px;height:30px">x</button></main>')
@@ -48,4 +48,17 @@ def test_each_layout_check_fails_on_the_fault_it_names(browser: Browser) -> None
     page.set_content(HEAD + '<button style="width:50px;height:50px"></button></main>')
     with pytest.raises(AssertionError, match="button-name"):
         assert_axe_clean(page)
+
+    # A field is named by its label; axe can be told to look at part of the page only.
+    page.set_content(
+        HEAD + '<label for="n">Postcode</label><input id="n" style="height:20px">'
+        '<aside><button style="width:50px;height:50px"></button></aside></main>'
+    )
+    with pytest.raises(
+        AssertionError, match=r'input\[type=text\] "Postcode": \d+×\d+ px, under 44×44'
+    ):
+        assert_controls_reachable(page)
+    assert_axe_clean(page, context={"exclude": [["aside"]]})
+    with pytest.raises(AssertionError, match="button-name"):
+        assert_axe_clean(page, context="aside")
     context.close()
