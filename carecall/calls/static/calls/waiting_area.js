@@ -5,6 +5,7 @@ import { format, gettext } from "../core/i18n.js";
 const root = document.querySelector("[data-waiting-area]");
 const $ = (selector) => root.querySelector(selector);
 const body = $("[data-callers]");
+const columns = [...root.querySelectorAll("thead th")].map((th) => th.textContent.trim());
 const visits = new Map();
 let soundOn = false;
 let audioContext = null;
@@ -45,12 +46,15 @@ function row(visit) {
   const tr = document.createElement("tr");
   tr.dataset.visit = visit.id;
   const cells = [visit.name, "", visit.status_label, visit.with_names.join(", ")];
-  for (const text of cells) {
-    const td = document.createElement("td");
-    td.textContent = text;
-    tr.append(td);
-  }
-  tr.children[0].scope = "row";
+  cells.forEach((text, i) => {
+    // The caller's name heads the row; the other cells carry their column's name, which a
+    // phone shows beside the value when the table becomes one card per caller.
+    const cell = document.createElement(i === 0 ? "th" : "td");
+    if (i === 0) cell.scope = "row";
+    else cell.dataset.label = columns[i];
+    cell.textContent = text;
+    tr.append(cell);
+  });
   tr.children[1].dataset.since = visit.entered_at;
   if (!visit.connected) {
     const lost = document.createElement("span");
