@@ -47,7 +47,7 @@ from e2e.layout_checks import (
     press,
     screenshot,
 )
-from e2e.payment_helpers import payments_wired
+from e2e.payment_helpers import card_fields, payments_wired
 
 SHOT_SIZES = {PHONE.name, LAPTOP.name}
 
@@ -212,6 +212,11 @@ def _walk_patient_pages(walk: Walk) -> None:
     expect(page.get_by_role("heading", name="This consultation has ended")).to_be_visible()
     expect(page.get_by_role("button", name=re.compile("^Pay now"))).to_be_visible()
     walk.check("ended-pay-later")
+    # Paying later: the pay sheet over the page, the Payment Element in its frame.
+    press(page.get_by_role("button", name=re.compile("^Pay now")))
+    expect(page.get_by_role("dialog")).to_be_visible()
+    expect(card_fields(page).get_by_label("Card number")).to_be_visible()
+    walk.check("ended-pay-sheet")
 
 
 def _walk_staff_pages(walk: Walk, context: BrowserContext) -> None:
