@@ -68,6 +68,8 @@ class AuditEntry(models.Model):
     objects = AuditQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")  # Django's default says "audit entrys"
         ordering = ["-at", "-id"]
         indexes = [
             models.Index(fields=["organisation", "-at"]),
