@@ -182,24 +182,9 @@ class CurrencyTotals:
 
 
 @dataclass(frozen=True)
-class ClinicianRow:
-    name: str
-    currency: str
-    count: int
-    taken: int
-    refunded: int
+class TakingsRow:
+    """One line of a report table: what one clinician, or one clinic, took in one currency."""
 
-    @property
-    def taken_display(self) -> str:
-        return amount_format(self.taken, self.currency)
-
-    @property
-    def net_display(self) -> str:
-        return amount_format(self.taken - self.refunded, self.currency)
-
-
-@dataclass(frozen=True)
-class ClinicRow:
     name: str
     currency: str
     count: int
@@ -270,8 +255,8 @@ class Chart:
 @dataclass(frozen=True)
 class Report:
     totals: list[CurrencyTotals]
-    by_clinic: list[ClinicRow]
-    by_clinician: list[ClinicianRow]
+    by_clinic: list[TakingsRow]
+    by_clinician: list[TakingsRow]
     by_day: list[DayRow]
     charts: list[Chart]
 
@@ -328,7 +313,7 @@ def report_build(f: PaymentFilters) -> Report:
     ]
     by_clinician = sorted(
         (
-            ClinicianRow(
+            TakingsRow(
                 name=names.get(k[1], "?"), currency=str(k[2]), count=v[2], taken=v[0], refunded=v[1]
             )
             for k, v in sums.items()
@@ -338,7 +323,7 @@ def report_build(f: PaymentFilters) -> Report:
     )
     by_clinic = sorted(
         (
-            ClinicRow(
+            TakingsRow(
                 name=clinic_names.get(k[1], "?"),
                 currency=str(k[2]),
                 count=v[2],

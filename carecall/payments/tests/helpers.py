@@ -32,7 +32,7 @@ from carecall.orgs.models import Clinic
 from carecall.payments.models import PaymentRequest, StripeConnection
 from carecall.payments.schemas import PaymentOut
 from carecall.payments.services import connection_complete, payment_request_create
-from conftest import World
+from conftest import World, client_for
 
 HARBOUR = stripe_sandbox.HARBOUR_GP_ACCOUNT_ID
 NORTHSIDE = stripe_sandbox.NORTHSIDE_PHYSIO_ACCOUNT_ID
@@ -334,3 +334,25 @@ class CallListener:
             if isinstance(message, PaymentOut):
                 out.append(message)
         return out
+
+
+RECEIPT_ADDRESS = "Level 2, 10 Harbour St\nSydney NSW 2000"
+
+
+def receipt_settings_post(world: World, persona: str = "clinic_admin", **fields: str) -> Any:
+    """Save Harbour GP's payment settings page with full receipt details (as typed: the ABN
+    without spaces, the provider number in lower case), `fields` overriding any of them."""
+    data = {
+        "form": "payment_settings",
+        "pay-payment_max_amount": "10000.00",
+        "pay-contact_email": "desk@harbour.test",
+        "pay-contact_phone": "+61 2 9000 1234",
+        "pay-legal_name": "Smith & Jones Medical Pty Ltd",
+        "pay-address": RECEIPT_ADDRESS,
+        "pay-business_number": "51824753556",
+        f"pay-provider_{world.clinician.pk}": "2123456a",
+    }
+    data.update({f"pay-{k}": v for k, v in fields.items()})
+    return client_for(world.persona(persona)).post(
+        reverse("orgs:clinic_edit", args=[world.harbour.pk]), data
+    )

@@ -24,27 +24,14 @@ from carecall.notifications.models import OutboxEmail
 from carecall.payments.models import ClinicReceiptDetails, PaymentRequest, ProviderNumber
 from carecall.payments.receipts import abn_is_valid
 from carecall.payments.refunds import refund_create
-from carecall.payments.tests.helpers import Call, pay_at_stripe, post_json, request_payment
+from carecall.payments.tests.helpers import (
+    Call,
+    pay_at_stripe,
+    post_json,
+    receipt_settings_post,
+    request_payment,
+)
 from conftest import World, client_for
-
-ADDRESS = "Level 2, 10 Harbour St\nSydney NSW 2000"
-
-
-def _settings(world: World, persona: str = "clinic_admin", **fields: str) -> Any:
-    data = {
-        "form": "payment_settings",
-        "pay-payment_max_amount": "10000.00",
-        "pay-contact_email": "desk@harbour.test",
-        "pay-contact_phone": "+61 2 9000 1234",
-        "pay-legal_name": "Smith & Jones Medical Pty Ltd",
-        "pay-address": ADDRESS,
-        "pay-business_number": "51 824 753 556",
-        f"pay-provider_{world.clinician.pk}": "2123456A",
-    }
-    data.update({f"pay-{k}": v for k, v in fields.items()})
-    return client_for(world.persona(persona)).post(
-        reverse("orgs:clinic_edit", args=[world.harbour.pk]), data
-    )
 
 
 def _receipt(kind: str, token: str, pr: PaymentRequest) -> str:
@@ -69,7 +56,7 @@ def paid(
     sandbox: stripe_sandbox.SandboxServer,
     django_capture_on_commit_callbacks: Any,
 ) -> PaymentRequest:
-    assert _settings(connected).status_code == 302
+    assert receipt_settings_post(connected).status_code == 302
     with django_capture_on_commit_callbacks(execute=True):
         pr = request_payment(connected, call)
     return _paid_by(Client(), lambda action: call.payer_url(pr, action), sandbox, pr)
@@ -174,7 +161,7 @@ def test_a_guest_who_paid_sees_their_receipt_only_in_the_browser_that_claimed_th
     sandbox: stripe_sandbox.SandboxServer,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    assert _settings(connected).status_code == 302
+    assert receipt_settings_post(connected).status_code == 302
     guest, url = guest_invite_create(
         actor=connected.clinician, visit=call.visit, base_url="http://testserver"
     )
@@ -266,7 +253,7 @@ def _field_blocks(response: Any) -> dict[str, str]:
 
 
 def test_a_wrong_abn_is_said_next_to_its_field_and_nothing_is_saved(connected: World) -> None:
-    response = _settings(connected, business_number="51 824 753 557")
+    response = receipt_settings_post(connected, business_number="51 824 753 557")
     assert response.status_code == 400
     blocks = _field_blocks(response)
     assert "ABN: 11 digits" in blocks["pay-business_number"]
@@ -289,7 +276,7 @@ def test_a_wrong_abn_is_said_next_to_its_field_and_nothing_is_saved(connected: W
 def test_control_characters_are_refused_next_to_their_field(
     connected: World, field: str, value: str
 ) -> None:
-    response = _settings(connected, **{field: value})
+    response = receipt_settings_post(connected, **{field: value})
     assert response.status_code == 400
     block = _field_blocks(response)[f"pay-{field}"]
     assert re.search(r"control characters|Null characters are not allowed", block), block
@@ -297,7 +284,7 @@ def test_control_characters_are_refused_next_to_their_field(
 
 
 def test_a_bad_provider_number_is_said_next_to_that_clinicians_field(connected: World) -> None:
-    response = _settings(connected, **{f"provider_{connected.clinician.pk}": "12"})
+    response = receipt_settings_post(connected, **{f"provider_{connected.clinician.pk}": "12"})
     assert response.status_code == 400
     block = _field_blocks(response)[f"pay-provider_{connected.clinician.pk}"]
     assert "6 to 12 letters and digits" in block
@@ -305,8 +292,11 @@ def test_a_bad_provider_number_is_said_next_to_that_clinicians_field(connected: 
 
 
 def test_clearing_a_provider_number_removes_it_audited(connected: World) -> None:
-    assert _settings(connected).status_code == 302
-    assert _settings(connected, **{f"provider_{connected.clinician.pk}": ""}).status_code == 302
+    assert receipt_settings_post(connected).status_code == 302
+    assert (
+        receipt_settings_post(connected, **{f"provider_{connected.clinician.pk}": ""}).status_code
+        == 302
+    )
     assert not ProviderNumber.objects.exists()
     entry = AuditEntry.objects.filter(action=AuditAction.CLINIC_PAYMENT_SETTINGS).latest("at")
     assert f"provider number of {connected.clinician.full_name} 2123456A → —" in entry.summary
@@ -328,7 +318,7 @@ def test_the_page_asks_an_australian_clinic_for_its_abn_and_others_for_a_tax_id(
     page = client_for(connected.clinic_admin).get(url)
     assert _field_blocks(page)["pay-business_number"].startswith("Tax ID on receipts")
     # A New Zealand GST number is no ABN: kept as given.
-    assert _settings(connected, business_number="GST 123-456-789").status_code == 302
+    assert receipt_settings_post(connected, business_number="GST 123-456-789").status_code == 302
     details = ClinicReceiptDetails.objects.get(clinic=connected.harbour)
     assert details.business_number == "GST 123-456-789"
 

@@ -21,27 +21,15 @@ from carecall.core.errors import ServiceError
 from carecall.notifications.models import OutboxEmail
 from carecall.payments.models import ClinicReceiptDetails, PaymentRequest, ProviderNumber
 from carecall.payments.receipts import abn_is_valid, business_number_clean, receipt_url
-from carecall.payments.tests.helpers import Call, pay_at_stripe, post_json, request_payment
+from carecall.payments.tests.helpers import (
+    RECEIPT_ADDRESS,
+    Call,
+    pay_at_stripe,
+    post_json,
+    receipt_settings_post,
+    request_payment,
+)
 from conftest import World, client_for
-
-ADDRESS = "Level 2, 10 Harbour St\nSydney NSW 2000"
-
-
-def _settings_post(world: World, persona: str, **fields: str) -> Any:
-    data = {
-        "form": "payment_settings",
-        "pay-payment_max_amount": "10000.00",
-        "pay-contact_email": "desk@harbour.test",
-        "pay-contact_phone": "+61 2 9000 1234",
-        "pay-legal_name": "Smith & Jones Medical Pty Ltd",
-        "pay-address": ADDRESS,
-        "pay-business_number": "51824753556",
-        f"pay-provider_{world.clinician.pk}": "2123456a",
-    }
-    data.update({f"pay-{k}": v for k, v in fields.items()})
-    return client_for(world.persona(persona)).post(
-        reverse("orgs:clinic_edit", args=[world.harbour.pk]), data
-    )
 
 
 @pytest.fixture
@@ -51,7 +39,7 @@ def paid(
     sandbox: stripe_sandbox.SandboxServer,
     django_capture_on_commit_callbacks: Any,
 ) -> PaymentRequest:
-    assert _settings_post(connected, "clinic_admin").status_code == 302
+    assert receipt_settings_post(connected, "clinic_admin").status_code == 302
     with django_capture_on_commit_callbacks(execute=True):
         pr = request_payment(connected, call)
     post_json(Client(), call.payer_url(pr, "email"), {"email": "pat@example.test"})
@@ -139,11 +127,11 @@ def test_the_payer_gets_the_receipt_link_once_paid(
 
 
 def test_admins_set_receipt_details_audited_and_others_cannot(connected: World) -> None:
-    assert _settings_post(connected, "org_admin").status_code == 302
+    assert receipt_settings_post(connected, "org_admin").status_code == 302
     details = ClinicReceiptDetails.objects.get(clinic=connected.harbour)
     assert (details.legal_name, details.address, details.business_number) == (
         "Smith & Jones Medical Pty Ltd",
-        ADDRESS,
+        RECEIPT_ADDRESS,
         "51 824 753 556",
     )
     assert ProviderNumber.objects.get(clinic=connected.harbour).number == "2123456A"
@@ -162,17 +150,17 @@ def test_admins_set_receipt_details_audited_and_others_cannot(connected: World) 
     )
     assert "Provider number of" in page.content.decode()
 
-    assert _settings_post(connected, "clinician", **{"legal_name": "X"}).status_code == 403
-    assert _settings_post(connected, "outsider", **{"legal_name": "X"}).status_code == 404
+    assert receipt_settings_post(connected, "clinician", **{"legal_name": "X"}).status_code == 403
+    assert receipt_settings_post(connected, "outsider", **{"legal_name": "X"}).status_code == 404
     assert ClinicReceiptDetails.objects.get(clinic=connected.harbour).legal_name != "X"
 
 
 def test_a_wrong_abn_is_refused_with_a_message_and_changes_nothing(connected: World) -> None:
-    response = _settings_post(connected, "clinic_admin", business_number="51 824 753 557")
+    response = receipt_settings_post(connected, "clinic_admin", business_number="51 824 753 557")
     assert response.status_code == 400
     assert "ABN: 11 digits" in response.content.decode()
     assert not ClinicReceiptDetails.objects.filter(clinic=connected.harbour).exists()
-    bad_provider = _settings_post(
+    bad_provider = receipt_settings_post(
         connected, "clinic_admin", **{f"provider_{connected.clinician.pk}": "12"}
     )
     assert bad_provider.status_code == 400
