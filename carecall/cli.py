@@ -138,10 +138,16 @@ def serve() -> None:
             sys.exit("carecall serve refuses to run with DEBUG on: unset DEBUG in production.")
         if env_optional_str("SECRET_KEY") is None:
             sys.exit("carecall serve needs SECRET_KEY: set it to a long random string.")
+        if env_int("WEB_WORKERS", 1, minimum=1) > 1 and env_optional_str("REDIS_URL") is None:
+            # Live events would reach only the sockets of the process that sent them.
+            sys.exit(
+                "carecall serve: WEB_WORKERS above 1 needs REDIS_URL (live events cross "
+                "processes through Redis); set REDIS_URL or use one worker."
+            )
         import django
 
         django.setup()
-        if env_int("WEB_WORKERS", 1, minimum=1) == 1 and env_optional_str("REDIS_URL") is None:
+        if env_optional_str("REDIS_URL") is None:
             from django.db import DatabaseError
 
             from carecall.calls.services import participants_connections_forget

@@ -101,6 +101,22 @@ def test_carecall_serve_refuses_debug_and_a_missing_secret_key() -> None:
     assert missing.returncode != 0 and "needs SECRET_KEY" in missing.stderr
 
 
+def test_carecall_serve_refuses_several_workers_without_redis() -> None:
+    """Without REDIS_URL each process delivers live events only to its own sockets: two
+    workers would silently lose the signalling between them."""
+    carecall = str(Path(sys.executable).parent / "carecall")
+    result = subprocess.run(
+        [carecall, "serve"],
+        cwd=ROOT,
+        env=_env({**PRODUCTION, "WEB_WORKERS": "2"}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "WEB_WORKERS above 1 needs REDIS_URL" in result.stderr
+
+
 def test_carecall_runs_django_management_commands() -> None:
     carecall = str(Path(sys.executable).parent / "carecall")
     result = subprocess.run(
