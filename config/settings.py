@@ -186,17 +186,18 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CareCall <no-reply@carecall.
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 _redis_url = env_optional_str("REDIS_URL")
+# Websockets of one process reach each other directly (carecall.calls.realtime); a channel
+# layer is only the way to other processes, so there is none without Redis.
+CHANNEL_LAYERS: dict[str, dict[str, object]] = {}
 if _redis_url:
     # The pub/sub layer held 400 msg/s at p99 6.8 ms here; the core Redis layer ran out of
-    # connections at 100 simultaneous connects (DESIGN.md, "Realtime: measured facts").
+    # connections at 100 simultaneous connects (docs/realtime.md).
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {"hosts": [_redis_url]},
         }
     }
-else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # Security baseline. Cookies are secure whenever the site is served over HTTPS.
 SESSION_COOKIE_SECURE = HTTPS

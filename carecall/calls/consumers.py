@@ -7,11 +7,16 @@ Close codes: 4400 bad message, 4403 not allowed, 4404 unknown, 4409 call ended,
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import time
+from collections import deque
 from typing import Any, Literal, cast
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -25,8 +30,18 @@ from carecall.calls.access import (
     visit_for_token,
 )
 from carecall.calls.call_apps import call_apps_for
-from carecall.calls.events import call_group, participant_group, waiting_group
+from carecall.calls.events import (
+    ACCESS_CHANGED,
+    call_group,
+    event_for,
+    participant_group,
+    user_group,
+    waiting_group,
+)
 from carecall.calls.models import Participant, ParticipantKind, Visit, VisitStatus
+from carecall.calls.presence import heartbeats
+from carecall.calls.realtime import Event, hub
+from carecall.calls.roster import Roster
 from carecall.calls.schemas import (
     CALL_INBOUND,
     WAITING_AREA_INBOUND,
@@ -82,11 +97,90 @@ class TokenBucket:
         return True
 
 
+log = logging.getLogger(__name__)
+
+
 class GuardedJsonConsumer(AsyncWebsocketConsumer):
-    """JSON messages with a size limit, a rate limit and declared schemas."""
+    """JSON messages with a size limit, a rate limit and declared schemas.
+
+    Events reach it through `realtime.hub` (a `Member`), not through a channel layer channel of
+    its own, and its receive loop makes no thread hop per message (Channels' dispatch closes old
+    database connections in a thread before every handler; our database calls do that
+    themselves, in `database_sync_to_async`)."""
 
     inbound: dict[str, type[Message]] = {}
     closed = False
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
+        self.loop = asyncio.get_running_loop()
+        self.joined: list[str] = []
+        self.outbox: deque[Event] = deque()
+        self.drainer: asyncio.Task[None] | None = None
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
+        finally:
+            await self.leave_groups()
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        await getattr(self, get_handler_name(message))(message)
+
+    # ------------------------------------------------------------ groups and delivery
+
+    async def join_group(self, group: str) -> None:
+        await hub.join(group, self)
+        self.joined.append(group)
+
+    async def leave_groups(self) -> None:
+        joined, self.joined = self.joined, []
+        for group in joined:
+            await hub.leave(group, self)
+
+    def deliver(self, event: Event) -> None:
+        """realtime.Member: from any thread; the event is handled on this socket's loop, in
+        the order it came."""
+        try:
+            on_my_loop = asyncio.get_running_loop() is self.loop
+        except RuntimeError:
+            on_my_loop = False
+        if on_my_loop:
+            self._enqueue(event)
+        else:
+            self.loop.call_soon_threadsafe(self._enqueue, event)
+
+    def _enqueue(self, event: Event) -> None:
+        if self.closed:
+            return
+        self.outbox.append(event)
+        if self.drainer is None:
+            self.drainer = self.loop.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        try:
+            while self.outbox and not self.closed:
+                event = self.outbox.popleft()
+                try:
+                    await self.on_event(event)
+                except Exception:
+                    log.exception("websocket: handling a live event failed")
+        finally:
+            self.drainer = None
+
+    async def on_event(self, event: Event) -> None:
+        if event.payload.get("type") == ACCESS_CHANGED:
+            if not await self.still_allowed():
+                await self.close(code=4403, reason="your access has changed")
+            return
+        await self.send(text_data=event.text)
+
+    async def still_allowed(self) -> bool:
+        """Asked when the person's access changed (a membership, their account)."""
+        return True
 
     async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
         # Group events can still arrive between our close and the disconnect; drop them.
@@ -130,9 +224,6 @@ class GuardedJsonConsumer(AsyncWebsocketConsumer):
     async def handle(self, message: Message) -> None:
         raise NotImplementedError
 
-    async def carecall_event(self, event: dict[str, Any]) -> None:
-        await self.send(text_data=json.dumps(event["payload"]))
-
 
 class WaitingAreaConsumer(GuardedJsonConsumer):
     """A clinic's waiting area, live: for that clinic's members only."""
@@ -155,8 +246,10 @@ class WaitingAreaConsumer(GuardedJsonConsumer):
             return
         # Join the group before reading the snapshot: a caller arriving in between is then in
         # the snapshot or in a queued event (the page replaces rows by id), never in neither.
-        self.group = waiting_group(clinic_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.user_id = user.pk
+        self.clinic_id = clinic_id
+        await self.join_group(waiting_group(clinic_id))
+        await self.join_group(user_group(user.pk))
         snapshot = await self._snapshot(user, clinic_id)
         await self.accept()
         await self.send_message(snapshot)
@@ -170,9 +263,22 @@ class WaitingAreaConsumer(GuardedJsonConsumer):
             visits=[waiting_visit_info(v) for v in waiting_area_visits(access.clinic)]
         )
 
-    async def disconnect(self, code: int) -> None:
-        if hasattr(self, "group"):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+    @database_sync_to_async
+    def _allowed(self) -> bool:
+        from carecall.accounts.models import User
+        from carecall.orgs.access import clinic_for_user
+
+        user = User.objects.filter(pk=self.user_id, is_active=True).first()
+        if user is None:
+            return False
+        try:
+            clinic_for_user(user, self.clinic_id)
+        except (Http404, PermissionDenied):
+            return False
+        return True
+
+    async def still_allowed(self) -> bool:
+        return bool(await self._allowed())
 
     async def handle(self, message: Message) -> None:
         if isinstance(message, PingIn):
@@ -216,14 +322,18 @@ class CallConsumer(GuardedJsonConsumer):
                 return
             self.participant.visit = self.visit
         self.me = str(self.participant.pk)
-        self.groups_joined = [call_group(self.visit.pk), participant_group(self.me)]
-        for group in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
+        groups = [call_group(self.visit.pk), participant_group(self.me)]
+        if self.participant.user_id is not None:
+            groups.append(user_group(self.participant.user_id))
+        for group in groups:
+            await self.join_group(group)
         await self.accept()
-        await database_sync_to_async(services.participant_connection_change)(
-            participant=self.participant, delta=1
-        )
-        await self.send_message(await self._welcome())
+        self.counted = True
+        welcome = await self._count_and_welcome()
+        # Who may be signalled is kept from here on from the call's events (roster.py).
+        wire = to_wire(welcome)
+        self.roster = Roster.from_welcome(wire)
+        await self.send(text_data=json.dumps(wire))
 
     @database_sync_to_async
     def _identify(self) -> Participant:
@@ -259,7 +369,9 @@ class CallConsumer(GuardedJsonConsumer):
         return participant
 
     @database_sync_to_async
-    def _welcome(self) -> WelcomeOut:
+    def _count_and_welcome(self) -> WelcomeOut:
+        # One thread hop for both: the count (announces a return) and what the page needs.
+        services.participant_connection_change(participant=self.participant, delta=1)
         participant = Participant.objects.select_related("visit", "visit__clinic").get(
             pk=self.participant.pk
         )
@@ -287,29 +399,56 @@ class CallConsumer(GuardedJsonConsumer):
         )
 
     async def disconnect(self, code: int) -> None:
-        if not hasattr(self, "groups_joined"):
-            return
-        for group in self.groups_joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
-        await database_sync_to_async(services.participant_connection_change)(
-            participant=self.participant, delta=-1
-        )
+        await self.leave_groups()
+        if getattr(self, "counted", False):
+            self.counted = False
+            heartbeats.forget(self.me)
+            await database_sync_to_async(services.participant_connection_change)(
+                participant=self.participant, delta=-1
+            )
 
-    async def carecall_event(self, event: dict[str, Any]) -> None:
-        if event.get("exclude") == self.me:
+    async def on_event(self, event: Event) -> None:
+        if event.exclude == self.me:
             return
-        payload = event["payload"]
-        await self.send(text_data=json.dumps(payload))
-        if payload["type"] == "ended":
-            await self.close(code=4409, reason="this call has ended")
-        elif payload["type"] == "participant_left" and payload["id"] == self.me:
-            # They left from another page of theirs: this one is out too.
+        payload = event.payload
+        kind = payload.get("type")
+        if kind == ACCESS_CHANGED:
+            await super().on_event(event)
+            return
+        if kind == "participant_left" and payload["id"] == self.me:
+            # They left (from this page or another of theirs): this one is out too.
             await self.close(code=1000, reason="left the call")
+            return
+        roster = getattr(self, "roster", None)
+        if roster is not None:
+            roster.apply(payload)
+        await self.send(text_data=event.text)
+        if kind == "ended" or (kind == "visit_status" and payload["status"] == VisitStatus.DONE):
+            await self.close(code=4409, reason="this call has ended")
+
+    @database_sync_to_async
+    def _allowed(self) -> bool:
+        from carecall.accounts.models import User
+
+        user_id = self.participant.user_id
+        user = User.objects.filter(pk=user_id, is_active=True).first() if user_id else None
+        if user is None:
+            return False
+        try:
+            visit_for_staff(user, self.visit.pk)
+        except (Http404, PermissionDenied):
+            return False
+        return True
+
+    async def still_allowed(self) -> bool:
+        if self.participant.user_id is None:
+            return True  # patients and guests: their token is their key
+        return bool(await self._allowed())
 
     async def handle(self, message: Message) -> None:
         if isinstance(message, PingIn):
-            # The heartbeat that outlives a crashed process's counts (services.participant_seen).
-            await database_sync_to_async(services.participant_seen)(participant=self.participant)
+            # Written in batches (presence.heartbeats), not one statement per ping.
+            heartbeats.note(self.me)
             await self.send_message(PongOut())
         elif isinstance(message, SignalIn):
             await self._signal(message)
@@ -324,32 +463,39 @@ class CallConsumer(GuardedJsonConsumer):
             await self._clinician_action(message)
 
     async def _signal(self, message: SignalIn) -> None:
-        ok = await self._may_signal(message.to)
-        if not ok:
-            await self.send_message(
-                ErrorOut(code="not_in_call", message="That person is not in this call with you.")
-            )
-            return
+        if not self.roster.may_signal(message.to):
+            # Not sure from the events seen: the database settles it (rare: a join whose
+            # event is still on its way).
+            kind = await self._may_signal(message.to)
+            if kind is None:
+                await self.send_message(
+                    ErrorOut(
+                        code="not_in_call", message="That person is not in this call with you."
+                    )
+                )
+                return
+            self.roster.learn(message.to, kind)
         out = SignalOut(
             sender=self.me,
             description=to_wire_part(message.description),
             candidate=to_wire_part(message.candidate),
         )
-        await self.channel_layer.group_send(
-            participant_group(message.to), {"type": "carecall.event", "payload": to_wire(out)}
-        )
+        await hub.publish(participant_group(message.to), event_for(out))
 
     @database_sync_to_async
-    def _may_signal(self, to: str) -> bool:
+    def _may_signal(self, to: str) -> str | None:
+        """The target's kind when both of us are in the call, else None."""
         visit = Visit.objects.get(pk=self.visit.pk)
         me = Participant.objects.get(pk=self.participant.pk)
         target = Participant.objects.filter(pk=to, visit=visit).first()
-        return (
+        if (
             target is not None
             and target.pk != me.pk
             and participant_is_present(me, visit)
             and participant_is_present(target, visit)
-        )
+        ):
+            return str(target.kind)
+        return None
 
     async def _clinician_action(self, message: Message) -> None:
         if self.participant.kind != ParticipantKind.CLINICIAN:
@@ -390,8 +536,7 @@ class CallConsumer(GuardedJsonConsumer):
 
 
 def to_wire_part(value: Any) -> dict[str, Any] | None:
-    import dataclasses
-
     if value is None:
         return None
-    return {k: v for k, v in dataclasses.asdict(value).items() if v is not None}
+    # Flat dataclasses of strings and numbers: no deep copy (dataclasses.asdict) needed.
+    return {k: v for k, v in vars(value).items() if v is not None}

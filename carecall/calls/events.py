@@ -1,18 +1,19 @@
-"""Live events to browsers, sent through the channel layer after the database commit.
+"""Live events to browsers, announced after the database commit (delivery: `realtime.hub`).
 
 Group names: `call.<visit id>` (everyone in a visit's call), `participant.<id>` (one person's
-connections), `waiting.<clinic id>` (the clinic's waiting-area pages).
+connections), `waiting.<clinic id>` (the clinic's waiting-area pages), `user.<id>` (every
+websocket a signed-in person has open, told when their access changes).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
 
+from carecall.calls.realtime import Event, hub
 from carecall.calls.schemas import Message, to_wire
+
+# Never sent to a browser: tells a person's open websockets to check their access again.
+ACCESS_CHANGED = "access_changed"
 
 
 def call_group(visit_id: object) -> str:
@@ -27,16 +28,25 @@ def waiting_group(clinic_id: int) -> str:
     return f"waiting.{clinic_id}"
 
 
-def event_payload(message: Message, *, exclude: str | None = None) -> dict[str, Any]:
-    return {"type": "carecall.event", "payload": to_wire(message), "exclude": exclude}
+def user_group(user_id: object) -> str:
+    return f"user.{user_id}"
+
+
+def event_for(message: Message, *, exclude: str | None = None) -> Event:
+    return Event(payload=to_wire(message), exclude=exclude)
 
 
 def broadcast_on_commit(group: str, message: Message, *, exclude: str | None = None) -> None:
-    payload = event_payload(message, exclude=exclude)
+    """Announce a change once it is committed. A lost live event never fails the change that
+    caused it (`realtime.Hub.publish_from_sync` logs and carries on): every page heals from its
+    snapshot when it reconnects."""
+    event = event_for(message, exclude=exclude)
+    transaction.on_commit(lambda: hub.publish_from_sync(group, event))
 
-    def send() -> None:
-        layer = get_channel_layer()
-        if layer is not None:
-            async_to_sync(layer.group_send)(group, payload)
 
-    transaction.on_commit(send)
+def access_changed_on_commit(user_id: object) -> None:
+    """Someone's memberships or account changed: their open websockets re-check their access
+    and close (4403) where it has ended."""
+    event = Event(payload={"type": ACCESS_CHANGED})
+    group = user_group(user_id)
+    transaction.on_commit(lambda: hub.publish_from_sync(group, event))

@@ -99,7 +99,7 @@ class Participant(models.Model):
     connected_at = models.DateTimeField(null=True, blank=True)
     disconnected_at = models.DateTimeField(null=True, blank=True)
     # Heartbeat: stamped when one of their websockets connects and (at most every
-    # SEEN_EVERY, services.participant_seen) when it pings. A process that crashes never counts
+    # SEEN_EVERY, presence.heartbeats) when it pings. A process that crashes never counts
     # its sockets down, so `connections` alone can stay above zero for ever; a count whose
     # owner has not been seen for STALE_AFTER (selectors) is not believed.
     last_seen_at = models.DateTimeField(null=True, blank=True)

@@ -19,12 +19,13 @@ def participant_is_present(participant: Participant, visit: Visit) -> bool:
     return participant.joined_at is not None and participant.left_at is None
 
 
-# A count above zero is believed only while its owner keeps being seen (services.participant_seen:
-# on connect, and on pings written at most every SEEN_EVERY = 30 s). Pages ping every 25 s
-# (call.js `pingEvery`), so a live socket's last_seen_at is normally under ~55 s old; a tab left
-# in the background can have its timers cut to about one a minute by the browser (Chrome's
-# intensive throttling), ~90 s. Three minutes is twice that, so a late or lost ping never makes
-# a live person look gone, while a count left by a crashed process stops counting soon after.
+# A count above zero is believed only while its owner keeps being seen (on connect, and on
+# pings: presence.heartbeats writes them in batches, at most every SEEN_EVERY = 30 s a row).
+# Pages ping every 25 s (call.js `pingEvery`), so a live socket's last_seen_at is normally
+# under ~55 s old; a tab left in the background can have its timers cut to about one a
+# minute by the browser (Chrome's intensive throttling), ~90 s. Three minutes is twice that,
+# so a late or lost ping never makes a live person look gone, while a count left by a crashed
+# process stops counting soon after.
 STALE_AFTER = timedelta(minutes=3)
 
 

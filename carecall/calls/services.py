@@ -6,6 +6,7 @@ Each change is made under a lock on the visit row and announces itself to browse
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Literal, cast
 
@@ -330,13 +331,12 @@ def participant_connection_change(*, participant: Participant, delta: int) -> in
     return now
 
 
-def participant_seen(*, participant: Participant, now: datetime | None = None) -> bool:
-    """Heartbeat: one of their websockets pinged. Stamps last_seen_at unless it was stamped
-    within SEEN_EVERY; the comparison is in the UPDATE's WHERE, so a ping costs one statement
-    and writes nothing most of the time. Returns whether it wrote."""
+def participants_seen(*, participant_ids: Iterable[str], now: datetime | None = None) -> int:
+    """Heartbeats of many participants in one statement (presence.Heartbeats writes them in
+    batches); rows stamped within SEEN_EVERY are left alone. Returns how many took a stamp."""
     now = now or timezone.now()
-    return bool(
-        Participant.objects.filter(pk=participant.pk)
+    return (
+        Participant.objects.filter(pk__in=list(participant_ids))
         .filter(Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=now - SEEN_EVERY))
         .update(last_seen_at=now)
     )

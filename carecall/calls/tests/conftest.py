@@ -8,14 +8,21 @@ import pytest
 import pytest_asyncio
 from channels.layers import channel_layers
 
+from carecall.calls.presence import heartbeats
+from carecall.calls.realtime import hub
 from carecall.calls.tests.ws import Sockets
 
 
 @pytest.fixture(autouse=True)
 def fresh_channel_layer() -> Iterator[None]:
-    """Each test gets its own in-memory channel layer (groups and queues do not carry over)."""
+    """Each test starts with no live members, heartbeats or channel layer (nothing carries
+    over between tests' event loops)."""
+    hub.reset()
+    heartbeats.reset()
     channel_layers.backends.clear()
     yield
+    hub.reset()
+    heartbeats.reset()
     channel_layers.backends.clear()
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from carecall.calls import services
 from carecall.calls.models import Participant, ParticipantKind, Visit, VisitStatus
+from carecall.calls.presence import heartbeats
 from carecall.calls.tests.ws import (
     Call,
     Socket,
@@ -32,6 +33,7 @@ from carecall.calls.tests.ws import (
     staff_path,
     start_call,
 )
+from carecall.core.errors import ServiceError
 from conftest import World
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
@@ -74,11 +76,12 @@ async def test_ping_is_answered_with_pong_to_the_sender_only(
     assert await all_silent(*call.everyone())
 
 
-async def test_a_waiting_patients_ping_stamps_last_seen_at_most_every_30_seconds(
+async def test_a_waiting_patients_pings_are_written_in_batches_at_most_every_30_seconds(
     world: World, sockets: Sockets
 ) -> None:
     """The heartbeat: the waiting patient's page pings over ws/visits/<token>/ (call.js, every
-    25 s); a ping stamps last_seen_at unless it was stamped within services.SEEN_EVERY."""
+    25 s). A ping is only remembered; presence.heartbeats writes everyone seen in one UPDATE
+    (every FLUSH_EVERY), which stamps last_seen_at unless it was stamped within SEEN_EVERY."""
     visit, token = await db(enter)(world.harbour)
     pid = await db(patient_id)(visit)
     patient = sockets.new(patient_path(token))
@@ -94,17 +97,42 @@ async def test_a_waiting_patients_ping_stamps_last_seen_at_most_every_30_seconds
     old = await db(seen_ago)(60)
     await patient.send({"type": "ping"})
     await patient.expect("pong")
+    assert (await db(participant)(pid)).last_seen_at == old  # remembered, not written yet
+    assert heartbeats.pending() == {pid}
+    assert await heartbeats.flush() == 1
     stamped = (await db(participant)(pid)).last_seen_at
     assert stamped is not None and stamped > old and stamped >= connected_at
 
     await patient.send({"type": "ping"})  # within 30 s of the last stamp: nothing written
     await patient.expect("pong")
+    assert await heartbeats.flush() == 0
     assert (await db(participant)(pid)).last_seen_at == stamped
 
     recent = await db(seen_ago)(20)
     await patient.send({"type": "ping"})
     await patient.expect("pong")
+    assert await heartbeats.flush() == 0
     assert (await db(participant)(pid)).last_seen_at == recent
+
+
+async def test_a_flush_stamps_every_participant_seen_since_the_last_one(
+    world: World, sockets: Sockets
+) -> None:
+    call = await call_with_guest(world, sockets)
+    for kind in ("clinician", "patient", "guest"):
+        await call.socket(kind).send({"type": "ping"})
+        await call.socket(kind).expect("pong")
+    ids = heartbeats.pending()
+    assert len(ids) == 3
+
+    def stale_all() -> None:
+        Participant.objects.filter(pk__in=ids).update(
+            last_seen_at=timezone.now() - timedelta(minutes=1)
+        )
+
+    await db(stale_all)()
+    assert await heartbeats.flush() == 3  # one statement: test_limits_and_abandoned
+    assert heartbeats.pending() == set()
 
 
 # ---------------------------------------------------------------- signal
@@ -505,21 +533,29 @@ async def test_a_guest_link_is_built_on_the_origin_of_the_clinicians_page(
     assert (await staff.expect("guest_invite"))["url"].startswith("http://localhost:8000/j/")
 
 
-async def test_inviting_a_guest_to_a_visit_that_ended_is_refused_with_an_error(
+async def test_a_visit_abandoned_by_its_patient_closes_the_clinicians_socket(
     world: World, sockets: Sockets
 ) -> None:
+    """The patient is gone for good (abandoned): the visit is over, the clinician's page hears
+    it and its socket closes like after an End call, so no control of the call is left."""
     call = await start_call(sockets, world.harbour, world.clinician)
-    # The patient is gone for good (abandoned): the visit is over.
     await db(services.visit_abandon)(visit=await db(visit_row)(call.visit))
     assert (await call.clinician.until("visit_status"))["status"] == "done"
+    assert await call.clinician.closed() == (4409, "this call has ended")
 
-    await call.clinician.send({"type": "invite_guest"})
-    assert await call.clinician.until("error") == {
-        "type": "error",
-        "code": "refused",
-        "message": "This visit has ended.",
-    }
-    assert await db(guests_of)(call.visit) == 0
+
+async def test_inviting_a_guest_to_a_visit_that_ended_is_refused(world: World) -> None:
+    def scenario() -> int:
+        visit, _token = enter(world.harbour)
+        join(world.clinician, visit)
+        services.visit_abandon(visit=visit)
+        with pytest.raises(ServiceError, match=r"This visit has ended\."):
+            services.guest_invite_create(
+                actor=world.clinician, visit=visit_row(visit), base_url="http://testserver"
+            )
+        return guests_of(visit)
+
+    assert await db(scenario)() == 0
 
 
 # ---------------------------------------------------------------- events from elsewhere

@@ -242,7 +242,7 @@ def _stuck(participant: Participant, seen_minutes_ago: float) -> None:
 
 
 @pytest.mark.django_db
-def test_connecting_stamps_last_seen_and_a_ping_writes_it_at_most_every_30_seconds(
+def test_connecting_stamps_last_seen_and_heartbeats_write_it_at_most_every_30_seconds(
     world: World, django_assert_num_queries: Any
 ) -> None:
     assert services.SEEN_EVERY.total_seconds() == 30
@@ -253,17 +253,29 @@ def test_connecting_stamps_last_seen_and_a_ping_writes_it_at_most_every_30_secon
     assert connected is not None
 
     # Within the window: one UPDATE whose WHERE matches nothing; the stamp stays.
+    ids = [str(patient.pk)]
     soon = connected + timedelta(seconds=29)
     with django_assert_num_queries(1):
-        assert services.participant_seen(participant=patient, now=soon) is False
+        assert services.participants_seen(participant_ids=ids, now=soon) == 0
     assert _patient(patient.visit).last_seen_at == connected
 
     later = connected + timedelta(seconds=31)
     with django_assert_num_queries(1):
-        assert services.participant_seen(participant=patient, now=later) is True
+        assert services.participants_seen(participant_ids=ids, now=later) == 1
     assert _patient(patient.visit).last_seen_at == later
-    assert services.participant_seen(participant=patient, now=later + timedelta(seconds=1)) is False
+    assert services.participants_seen(participant_ids=ids, now=later + timedelta(seconds=1)) == 0
     assert _patient(patient.visit).last_seen_at == later
+
+
+@pytest.mark.django_db
+def test_heartbeats_of_many_participants_are_one_statement(
+    world: World, django_assert_num_queries: Any
+) -> None:
+    patients = [_patient(_enter(world)) for _ in range(5)]
+    with django_assert_num_queries(1):
+        stamped = services.participants_seen(participant_ids=[str(p.pk) for p in patients])
+    assert stamped == 5
+    assert all(_patient(p.visit).last_seen_at is not None for p in patients)
 
 
 @pytest.mark.django_db

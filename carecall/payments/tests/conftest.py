@@ -19,6 +19,8 @@ from channels.layers import channel_layers
 from django.conf import settings as django_settings
 
 import stripe_sandbox
+from carecall.calls.presence import heartbeats
+from carecall.calls.realtime import hub
 from carecall.payments.tests.helpers import Call, connect_clinic, enable_payment_gateway, start_call
 from conftest import World
 
@@ -130,9 +132,14 @@ def webhooks(
 
 @pytest.fixture(autouse=True)
 def fresh_channel_layer() -> Iterator[None]:
-    """Each test gets its own in-memory channel layer (groups do not carry over)."""
+    """Each test starts with no live members, heartbeats or channel layer (nothing carries
+    over between tests' event loops)."""
+    hub.reset()
+    heartbeats.reset()
     channel_layers.backends.clear()
     yield
+    hub.reset()
+    heartbeats.reset()
     channel_layers.backends.clear()
 
 

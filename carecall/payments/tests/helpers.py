@@ -3,7 +3,6 @@ for a payment, pay it at the sandbox as Stripe.js would, and speak Stripe's webh
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import http.client
@@ -14,8 +13,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import stripe
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
@@ -24,6 +21,7 @@ import stripe_sandbox
 from carecall.accounts.models import User
 from carecall.calls.events import participant_group
 from carecall.calls.models import Participant, ParticipantKind, Visit
+from carecall.calls.realtime import Listener, hub
 from carecall.calls.schemas import parse_outbound
 from carecall.calls.services import visit_create, visit_join
 from carecall.clinic_apps.models import AppKey
@@ -300,7 +298,7 @@ def post_webhook(client: Client, body: bytes, signature: str | None = None) -> A
 
 
 class CallListener:
-    """A channel in one participant's group: receives what that person's browsers receive.
+    """A member of one participant's group: receives what that person's browsers receive.
 
     By default the call's (first) clinician, who is told about every payment request of the
     call; `participant` listens as someone else (the payer, another guest)."""
@@ -310,27 +308,14 @@ class CallListener:
             participant = Participant.objects.filter(
                 visit=visit, kind=ParticipantKind.CLINICIAN
             ).earliest("created_at")
-        self.layer = get_channel_layer()
-        assert self.layer is not None
-        self.channel = async_to_sync(self.layer.new_channel)()
-        async_to_sync(self.layer.group_add)(participant_group(participant.pk), self.channel)
+        self.listener = Listener()
+        hub.add(participant_group(participant.pk), self.listener)
 
     def payments(self) -> list[PaymentOut]:
         """Every `payment` message so far, each checked against its declared schema."""
-        layer = self.layer
-        assert layer is not None
-
-        async def drain() -> list[dict[str, Any]]:
-            got: list[dict[str, Any]] = []
-            while True:
-                try:
-                    got.append(await asyncio.wait_for(layer.receive(self.channel), 0.05))
-                except TimeoutError:
-                    return got
-
         out = []
-        for event in async_to_sync(drain)():
-            message = parse_outbound(event["payload"])
+        for event in self.listener.take():
+            message = parse_outbound(event.payload)
             if isinstance(message, PaymentOut):
                 out.append(message)
         return out
