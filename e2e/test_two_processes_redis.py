@@ -12,6 +12,7 @@ database: the test process only drives browsers and HTTP/websocket clients.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.cookiejar
 import json
 import re
@@ -27,9 +28,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, expect
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 from websockets.typing import Origin
 
-from carecall.orgs.demo import CLINICIAN, DEMO_PASSWORD
+from carecall.orgs.demo import CLINICIAN, DEMO_PASSWORD, ORG_ADMIN, PHYSIO
 from e2e.call_helpers import end_call, media_context, patient_enters, sign_in, wait_for_video
 from testsupport.app_processes import AppConfig, AppProcess, app_processes, manage
 from testsupport.browser import screenshot_path
@@ -146,17 +148,19 @@ class SiteClient:
         with self.opener.open(self.base_url + path, timeout=10) as response:
             return str(response.read().decode())
 
-    def submit(self, path: str, fields: dict[str, str]) -> str:
-        """GET the form's page for its CSRF token, POST the fields; return the final URL."""
+    def submit(self, path: str, fields: dict[str, str], action: str | None = None) -> str:
+        """GET the form's page for its CSRF token, POST the fields (to `action` when the form
+        posts elsewhere); return the final URL."""
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', self.get(path))
         assert token, f"no CSRF token on {path}"
         data = urllib.parse.urlencode({**fields, "csrfmiddlewaretoken": token.group(1)}).encode()
+        target = action or path
         try:
-            with self.opener.open(self.base_url + path, data=data, timeout=10) as response:
+            with self.opener.open(self.base_url + target, data=data, timeout=10) as response:
                 return str(response.geturl())
         except urllib.error.HTTPError as error:
             body = error.read().decode()[:2000]
-            raise AssertionError(f"POST {path}: {error.code}\n{body}") from error
+            raise AssertionError(f"POST {target}: {error.code}\n{body}") from error
 
     def cookie_header(self) -> str:
         return "; ".join(f"{c.name}={c.value}" for c in self.jar)
@@ -217,3 +221,61 @@ def test_waiting_area_socket_on_one_process_hears_a_caller_entering_on_the_other
     assert event["visit"]["join_url"].startswith(f"/clinics/{waiting_area.group(2)}/visits/")
     # Generous bound for a loaded CI box; on this machine it is a few milliseconds.
     assert delay < 2, f"the event took {delay:.3f} s after the patient's POST returned"
+
+
+def test_a_member_removed_on_one_process_loses_their_socket_on_the_other(
+    deployment: Deployment,
+) -> None:
+    """Access changes are events too: the organisation admin removes Nina from Northside on
+    process A; her waiting-area socket on process B closes (4403) within 2 s."""
+    a, b = deployment.a, deployment.b
+    nina = SiteClient(b.url)
+    nina.submit(
+        "/accounts/sign-in/", {"username": PHYSIO.email, "password": DEMO_PASSWORD, "next": ""}
+    )
+    waiting_area = re.search(
+        r'href="/clinics/(\d+)/waiting-area/" aria-label="Waiting area of Northside Physio"',
+        nina.get("/"),
+    )
+    assert waiting_area, "no link to Northside's waiting area on Nina's home page"
+    clinic_id = waiting_area.group(1)
+    ws_url = b.url.replace("http://", "ws://") + f"/ws/clinics/{clinic_id}/waiting-area/"
+
+    admin = SiteClient(a.url)
+    admin.submit(
+        "/accounts/sign-in/", {"username": ORG_ADMIN.email, "password": DEMO_PASSWORD, "next": ""}
+    )
+    members = admin.get(f"/clinics/{clinic_id}/members/")
+    remove = re.search(
+        rf'action="(/clinics/{clinic_id}/members/\d+/remove/)"[^>]*Nina Patel', members
+    )
+    assert remove, "no Remove form for Nina on Northside's members page"
+
+    async def watch() -> tuple[int | None, str | None, float]:
+        async with connect(
+            ws_url,
+            origin=Origin(b.url),
+            additional_headers={"Cookie": nina.cookie_header()},
+            proxy=None,
+            open_timeout=5,
+        ) as ws:
+            snapshot = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            assert snapshot["type"] == "waiting_snapshot", snapshot
+            removed = time.monotonic()
+            await asyncio.to_thread(
+                admin.submit, f"/clinics/{clinic_id}/members/", {}, remove.group(1)
+            )
+            with contextlib.suppress(ConnectionClosed):
+                async with asyncio.timeout(5):
+                    while True:
+                        await ws.recv()
+            return ws.close_code, ws.close_reason, time.monotonic() - removed
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        code, reason, delay = pool.submit(asyncio.run, watch()).result()
+    _with_logs(deployment, lambda: _closed_for_access(code, reason, delay))
+
+
+def _closed_for_access(code: int | None, reason: str | None, delay: float) -> None:
+    assert (code, reason) == (4403, "your access has changed")
+    assert delay < 2, f"closed {delay:.3f} s after the removal"

@@ -8,6 +8,7 @@ Close codes: 4400 bad message, 4403 not allowed, 4404 unknown, 4409 call ended,
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import time
@@ -158,7 +159,9 @@ class GuardedJsonConsumer(AsyncWebsocketConsumer):
             return
         self.outbox.append(event)
         if self.drainer is None:
-            self.drainer = self.loop.create_task(self._drain())
+            # A context of its own: one inherited from a service's worker thread would make
+            # this socket's database calls look re-entrant to asgiref (it refuses them).
+            self.drainer = self.loop.create_task(self._drain(), context=contextvars.Context())
 
     async def _drain(self) -> None:
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -182,6 +183,43 @@ async def test_an_ice_candidate_is_relayed_without_its_empty_fields(
             "sdpMLineIndex": 0,
         },
     }
+
+
+class StatementCounter:
+    """Counts SQL statements run by any thread (the sockets' database calls run in a worker
+    thread, which a per-connection capture in the test's thread would not see)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from django.db.backends import utils
+
+        self.sql: list[str] = []
+        for name in ("execute", "executemany"):
+            original = getattr(utils.CursorWrapper, name)
+
+            def counted(wrapper: Any, sql: Any, *args: Any, _original: Any = original) -> Any:
+                self.sql.append(str(sql))
+                return _original(wrapper, sql, *args)
+
+            monkeypatch.setattr(utils.CursorWrapper, name, counted)
+
+
+async def test_relaying_signals_and_answering_pings_runs_no_sql(
+    world: World, sockets: Sockets, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hot path of a busy hour: who may signal whom is known from the call's events
+    (roster.py) and pings are written in batches, so 40 signals and 10 pings cost no query."""
+    call = await call_with_guest(world, sockets)
+    counter = StatementCounter(monkeypatch)
+    for _ in range(20):
+        await call.clinician.send({"type": "signal", "to": call.patient_id, "description": OFFER})
+        await call.patient.send({"type": "signal", "to": call.clinician_id, "description": OFFER})
+        assert (await call.patient.expect("signal"))["from"] == call.clinician_id
+        assert (await call.clinician.expect("signal"))["from"] == call.patient_id
+    for _ in range(5):
+        for socket in (call.clinician, call.patient):
+            await socket.send({"type": "ping"})
+            await socket.expect("pong")
+    assert counter.sql == []
 
 
 NOT_IN_CALL = {

@@ -227,6 +227,18 @@ class Socket:
         assert output["type"] == "websocket.close", f"expected a close, got {output}"
         return output.get("code", 1000), output.get("reason", "")
 
+    async def until_closed(self, timeout: float = TIMEOUT) -> tuple[int, str]:
+        """Skip (but still check) messages until the server closes, within `timeout` seconds
+        in all; returns (code, reason)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            left = deadline - asyncio.get_running_loop().time()
+            assert left > 0, f"{self.path}: not closed within {timeout} s"
+            output = await self.receive_raw(left)
+            if output["type"] == "websocket.close":
+                return output.get("code", 1000), output.get("reason", "")
+            parse_outbound(json.loads(output["text"]))
+
     async def silent(self, timeout: float = 0.1) -> bool:
         """Nothing more arrives (within `timeout`)."""
         return bool(await self.communicator.receive_nothing(timeout))
