@@ -1,14 +1,29 @@
 """Refunds of paid requests (clinic admins and org admins), and resending receipts.
 
-The refund goes through Stripe with idempotency key = the refund's id, inside the transaction
-that creates our row, so a Stripe failure leaves nothing behind. The outcome may come at once,
-later by webhook (`refund.updated`, `charge.refunded`) or by reconcile.
+No Stripe call is made while a database transaction is open: Stripe can take ~30 s, and on
+SQLite a transaction that has written holds the one write lock of every clinic. A refund cannot
+be taken back once Stripe made it, so it is not "call, then check" as for payment requests but
+"reserve, call, record":
+
+1. under the payment's row lock (a short transaction) the amount is checked against what is
+   left and our `Refund` row is written, pending and without a Stripe id: it counts as taken,
+   so a second refund made meanwhile sees it and can never take the total past what was paid;
+2. Stripe is asked with no transaction open, idempotency key = the payment and the form's
+   token, so a retry (the same form sent again, or `refunds_resume_unsent`) gets Stripe's first
+   refund back instead of a second one;
+3. under the lock again, Stripe's refund id and answer are recorded.
+
+When Stripe refuses or does not answer, the reservation is deleted: nothing is left behind and
+the same form may be sent again. The outcome may come at once, later by webhook
+(`refund.updated`, `charge.refunded`) or by reconcile.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -39,11 +54,15 @@ _FINAL_REFUND_STATUSES = {
     "canceled": RefundStatus.CANCELED,
 }
 
+# Stripe keeps an idempotency key for 24 hours; a reservation older than this is not sent
+# again (Stripe might no longer know it made that refund, and would make a second one).
+_RESEND_AT_MOST_AFTER = timedelta(hours=23)
+
 
 def refundable_amount(pr: PaymentRequest) -> int:
     """What is left to refund. Stripe's `amount_refunded` may already include our pending
     refunds (charge.refunded counts them), so the larger of the two views is taken, never
-    their sum."""
+    their sum. Pending includes refunds being sent to Stripe right now."""
     ours = (
         pr.refunds.filter(status__in=[RefundStatus.PENDING, RefundStatus.SUCCEEDED]).aggregate(
             total=Sum("amount")
@@ -51,6 +70,12 @@ def refundable_amount(pr: PaymentRequest) -> int:
         or 0
     )
     return max(0, pr.amount - max(pr.amount_refunded, ours))
+
+
+def _idempotency_key(refund: Refund) -> str:
+    # From the form, not the row: a resend after a lost answer (its row deleted) gets Stripe's
+    # first refund back instead of a second one.
+    return f"refund:{refund.payment_request_id}:{refund.form_token}"
 
 
 def refund_create(
@@ -72,6 +97,46 @@ def refund_create(
         raise ServiceError(_("Choose a reason for the refund."), field="reason")
     if not form_token or len(form_token) > 64:
         raise ServiceError(_("Reload the page and try again."))
+    # A refund a crash left half-sent still holds its amount: settle it first.
+    refunds_resume_unsent(payment_request=payment_request)
+    refund, reserved = _refund_reserve(
+        actor=actor,
+        payment_request=payment_request,
+        amount_text=amount_text,
+        reason=reason,
+        note=note,
+        form_token=form_token,
+    )
+    if not reserved:
+        return refund  # the same form, sent while the first was being handled
+    pr = refund.payment_request
+    try:
+        result = get_gateway().refund_create(
+            account_id=pr.stripe_account_id,
+            intent_id=pr.payment_intent_id or "",
+            amount=refund.amount,  # our record's, checked under the lock
+            reason=refund.reason,
+            idempotency_key=_idempotency_key(refund),
+        )
+    except PaymentGatewayError:
+        # Refused, or no answer (then Stripe may have made it: the same form sent again gets
+        # that refund back through the idempotency key). Either way nothing is kept here.
+        Refund.objects.filter(pk=refund.pk, stripe_refund_id__isnull=True).delete()
+        raise
+    return _refund_sent(refund=refund, result=result, actor=actor)
+
+
+def _refund_reserve(
+    *,
+    actor: User,
+    payment_request: PaymentRequest,
+    amount_text: str,
+    reason: str,
+    note: str,
+    form_token: str,
+) -> tuple[Refund, bool]:
+    """Check and write our refund row under the payment's lock, before Stripe is asked.
+    Returns (refund, whether it is new: False when the same form got there first)."""
     with transaction.atomic():
         pr = (
             PaymentRequest.objects.select_for_update(of=("self",))
@@ -85,7 +150,7 @@ def refund_create(
             )
         again = Refund.objects.filter(form_token=form_token).first()
         if again is not None:  # a double click that waited for the first one's lock
-            return again
+            return again, False
         left = refundable_amount(pr)
         if left <= 0:
             raise ServiceError(_("Nothing is left to refund."))
@@ -102,86 +167,160 @@ def refund_create(
                 )
         except IntegrityError:
             # The same form sent twice at the very same moment: one refund.
-            return Refund.objects.get(form_token=form_token)
-        result = get_gateway().refund_create(
-            account_id=pr.stripe_account_id,
-            intent_id=pr.payment_intent_id or "",
-            amount=amount,
-            reason=reason,
-            # From the form, not the row: a resend after a lost answer (row rolled back) gets
-            # Stripe's first refund back instead of a second one.
-            idempotency_key=f"refund:{pr.pk}:{form_token}",
-        )
-        refund.stripe_refund_id = result.id
-        refund.save(update_fields=["stripe_refund_id", "updated_at"])
-        audit_record(
-            action=AuditAction.PAYMENT_REFUNDED,
-            actor=actor,
-            clinic=pr.clinic,
-            target=f"payment:{pr.pk}",
-            summary=f"Refund of {amount_format(amount, pr.currency)} on {pr.reference} "
-            f"({RefundReason(reason).label}){': ' + refund.note if refund.note else ''}",
-        )
-        refund_apply_result(refund=refund, result=result)
-    refund.refresh_from_db()
-    return refund
+            return Refund.objects.get(form_token=form_token), False
+    return refund, True
+
+
+def _refund_sent(*, refund: Refund, result: RefundResult, actor: User) -> Refund:
+    """Stripe made (or gave back) the refund: record its id, audit it and apply its status."""
+    stripe_refunded = _stripe_refunded_if_succeeded(refund, result)
+    with transaction.atomic():
+        pr, locked = _lock(refund)
+        if locked.stripe_refund_id is None:
+            locked.stripe_refund_id = result.id
+            locked.save(update_fields=["stripe_refund_id", "updated_at"])
+            audit_record(
+                action=AuditAction.PAYMENT_REFUNDED,
+                actor=actor,
+                clinic=pr.clinic,
+                target=f"payment:{pr.pk}",
+                summary=f"Refund of {amount_format(locked.amount, pr.currency)} on "
+                f"{pr.reference} ({RefundReason(locked.reason).label})"
+                f"{': ' + locked.note if locked.note else ''}",
+            )
+        _apply_result(pr, locked, result, stripe_refunded)
+    locked.refresh_from_db()
+    return locked
+
+
+def refunds_resume_unsent(
+    *, payment_request: PaymentRequest | None = None, older_than: timedelta | None = None
+) -> int:
+    """Refunds reserved but never recorded as sent (the process died while Stripe was being
+    asked): ask Stripe again with the same idempotency key, which gives back the refund it made
+    or makes the one the admin asked for. Only reservations older than the longest a Stripe call
+    can take (timeout × tries, and a minute), so one still being sent is left alone. Returns how
+    many were settled (recorded or, when Stripe refuses, deleted)."""
+    if older_than is None:
+        tries = settings.STRIPE_MAX_NETWORK_RETRIES + 1
+        older_than = timedelta(seconds=settings.STRIPE_TIMEOUT_SECONDS * tries + 60)
+    now = timezone.now()
+    unsent = Refund.objects.filter(
+        status=RefundStatus.PENDING, stripe_refund_id__isnull=True, created_at__lte=now - older_than
+    ).select_related("payment_request", "requested_by")
+    if payment_request is not None:
+        unsent = unsent.filter(payment_request=payment_request)
+    settled = 0
+    for refund in unsent:
+        if refund.created_at < now - _RESEND_AT_MOST_AFTER:
+            logger.error(
+                "refund %s was never confirmed by Stripe and is too old to send again: "
+                "look it up in Stripe's dashboard",
+                refund.pk,
+            )
+            continue
+        pr = refund.payment_request
+        try:
+            result = get_gateway().refund_create(
+                account_id=pr.stripe_account_id,
+                intent_id=pr.payment_intent_id or "",
+                amount=refund.amount,
+                reason=refund.reason,
+                idempotency_key=_idempotency_key(refund),
+            )
+        except PaymentGatewayError as error:
+            if error.retryable:
+                logger.warning("unsent refund %s: %s (tried again later)", refund.pk, error.message)
+                continue
+            # Stripe refuses it, so it never made it: the amount is free again.
+            logger.warning("unsent refund %s refused by Stripe: %s", refund.pk, error.message)
+            Refund.objects.filter(pk=refund.pk, stripe_refund_id__isnull=True).delete()
+        else:
+            _refund_sent(refund=refund, result=result, actor=refund.requested_by)
+        settled += 1
+    return settled
+
+
+def _lock(refund: Refund) -> tuple[PaymentRequest, Refund]:
+    """The refund's payment and the refund, locked (in that order, always) for this
+    transaction."""
+    pr = (
+        PaymentRequest.objects.select_for_update(of=("self",))
+        .select_related("clinic", "payer")
+        .get(pk=refund.payment_request_id)
+    )
+    return pr, Refund.objects.select_for_update().get(pk=refund.pk)
+
+
+def _stripe_refunded_if_succeeded(refund: Refund, result: RefundResult) -> int:
+    """Stripe's refunded total, asked before any lock is taken, when this answer will mark a
+    pending refund succeeded (the total then says whether refunds made in Stripe's dashboard
+    went with it). Refunds only ever add up, so a total read a moment early is never too
+    much; 0 when it is not needed."""
+    if _FINAL_REFUND_STATUSES.get(result.status) != RefundStatus.SUCCEEDED:
+        return 0
+    if not Refund.objects.filter(pk=refund.pk, status=RefundStatus.PENDING).exists():
+        return 0
+    return _stripe_refunded(PaymentRequest.objects.get(pk=refund.payment_request_id))
 
 
 def refund_apply_result(*, refund: Refund, result: RefundResult) -> Refund:
-    """Apply Stripe's word on a refund; move the request to refunded / partially refunded."""
+    """Apply Stripe's word on a refund; move the request to refunded / partially refunded.
+    Call it with no transaction open: it may ask Stripe for the charge's refunded total."""
+    stripe_refunded = _stripe_refunded_if_succeeded(refund, result)
     with transaction.atomic():
-        pr = (
-            PaymentRequest.objects.select_for_update(of=("self",))
-            .select_related("clinic", "payer")
-            .get(pk=refund.payment_request_id)
+        pr, locked = _lock(refund)
+        return _apply_result(pr, locked, result, stripe_refunded)
+
+
+def _apply_result(
+    pr: PaymentRequest, refund: Refund, result: RefundResult, stripe_refunded: int
+) -> Refund:
+    """Under the payment's and the refund's locks (see `_lock`)."""
+    # Stripe's refund statuses: pending, requires_action (some payment methods need the
+    # customer to act first), succeeded, failed, canceled. Anything not final (including a
+    # status Stripe may add later) leaves the refund pending: reconcile asks again.
+    final = _FINAL_REFUND_STATUSES.get(result.status)
+    if refund.status != RefundStatus.PENDING or final is None:
+        if final is None and result.status != "pending":
+            logger.info("refund %s is %s at Stripe: still pending", refund.pk, result.status)
+        return refund
+    refund.status = final
+    refund.failure_reason = result.failure_reason[:200]
+    refund.save(update_fields=["status", "failure_reason", "updated_at"])
+    if refund.status in (RefundStatus.FAILED, RefundStatus.CANCELED):
+        why = f": {refund.failure_reason}" if refund.failure_reason else ""
+        audit_record(
+            action=AuditAction.PAYMENT_REFUND_FAILED,
+            actor=None,
+            actor_label="Stripe",
+            clinic=pr.clinic,
+            target=f"payment:{pr.pk}",
+            summary=f"Refund failed: {amount_format(refund.amount, pr.currency)} "
+            f"on {pr.reference} was not refunded ({refund.status}{why})",
+            data={"refund": str(refund.pk), "amount": refund.amount},
         )
-        refund = Refund.objects.select_for_update().get(pk=refund.pk)
-        # Stripe's refund statuses: pending, requires_action (some payment methods need the
-        # customer to act first), succeeded, failed, canceled. Anything not final (including a
-        # status Stripe may add later) leaves the refund pending: reconcile asks again.
-        final = _FINAL_REFUND_STATUSES.get(result.status)
-        if refund.status != RefundStatus.PENDING or final is None:
-            if final is None and result.status != "pending":
-                logger.info("refund %s is %s at Stripe: still pending", refund.pk, result.status)
-            return refund
-        refund.status = final
-        refund.failure_reason = result.failure_reason[:200]
-        refund.save(update_fields=["status", "failure_reason", "updated_at"])
-        if refund.status in (RefundStatus.FAILED, RefundStatus.CANCELED):
-            why = f": {refund.failure_reason}" if refund.failure_reason else ""
-            audit_record(
-                action=AuditAction.PAYMENT_REFUND_FAILED,
-                actor=None,
-                actor_label="Stripe",
-                clinic=pr.clinic,
-                target=f"payment:{pr.pk}",
-                summary=f"Refund failed: {amount_format(refund.amount, pr.currency)} "
-                f"on {pr.reference} was not refunded ({refund.status}{why})",
-                data={"refund": str(refund.pk), "amount": refund.amount},
+    if refund.status == RefundStatus.SUCCEEDED:
+        succeeded = (
+            pr.refunds.filter(status=RefundStatus.SUCCEEDED).aggregate(total=Sum("amount"))["total"]
+            or 0
+        )
+        _set_refunded(pr, max(pr.amount_refunded, succeeded, stripe_refunded))
+        # email_sent_at: when the refund email went into the outbox (written with this
+        # change, sent after commit and retried until it goes out): one email per refund.
+        if pr.receipt_email and refund.email_sent_at is None:
+            refund.email_sent_at = timezone.now()
+            refund.save(update_fields=["email_sent_at"])
+            email_send(
+                to=pr.receipt_email,
+                template="payments/email/refund",
+                context={
+                    "pr": pr,
+                    "clinic": pr.clinic,
+                    "refund_amount": amount_format(refund.amount, pr.currency),
+                    "amount": amount_format(pr.amount, pr.currency),
+                },
             )
-        if refund.status == RefundStatus.SUCCEEDED:
-            succeeded = (
-                pr.refunds.filter(status=RefundStatus.SUCCEEDED).aggregate(total=Sum("amount"))[
-                    "total"
-                ]
-                or 0
-            )
-            _set_refunded(pr, max(pr.amount_refunded, succeeded, _stripe_refunded(pr)))
-            # email_sent_at: when the refund email went into the outbox (written with this
-            # change, sent after commit and retried until it goes out): one email per refund.
-            if pr.receipt_email and refund.email_sent_at is None:
-                refund.email_sent_at = timezone.now()
-                refund.save(update_fields=["email_sent_at"])
-                email_send(
-                    to=pr.receipt_email,
-                    template="payments/email/refund",
-                    context={
-                        "pr": pr,
-                        "clinic": pr.clinic,
-                        "refund_amount": amount_format(refund.amount, pr.currency),
-                        "amount": amount_format(pr.amount, pr.currency),
-                    },
-                )
     return refund
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
 from typing import Any
 from urllib.parse import urlencode
 
 import stripe
 from django.conf import settings
+from django.db import connections
 from django.utils.translation import gettext as _
 from stripe import oauth_error
-from stripe._http_client import new_default_http_client
 
 from carecall.payments.gateway import (
     ConnectedAccount,
@@ -19,24 +22,89 @@ from carecall.payments.gateway import (
     WebhookEvent,
 )
 
+logger = logging.getLogger(__name__)
+
 # Stripe's API version our requests and the sandbox's answers follow.
 API_VERSION = "2023-08-16"
 
 
+class StripeCalledInTransaction(RuntimeError):
+    """A Stripe call was made while a database transaction was open (a bug: see
+    `_outside_transactions`)."""
+
+
+def _outside_transactions() -> None:
+    """Stripe can take ~30 s to answer; a call made inside `transaction.atomic` keeps that
+    transaction's locks all along (on SQLite the one write lock of every clinic). Services call
+    Stripe first and take their locks after. `STRIPE_CALLS_IN_TRANSACTION` says what a call
+    made inside one does: "raise" (the tests) or "log" (the default: the call still goes)."""
+    open_on = [
+        conn.alias
+        for conn in connections.all(initialized_only=True)
+        # The test case's own transactions (Django's TestCase wraps every test in two) are
+        # not the code's: Django tells them apart the same way for `atomic(durable=True)`.
+        if any(not getattr(block, "_from_testcase", False) for block in conn.atomic_blocks)
+    ]
+    if not open_on:
+        return
+    message = f"Stripe called inside a database transaction (on {', '.join(open_on)})"
+    if getattr(settings, "STRIPE_CALLS_IN_TRANSACTION", "log") == "raise":
+        raise StripeCalledInTransaction(message)
+    logger.error(message, stack_info=True)
+
+
+# One StripeClient per process and configuration: the SDK's requests-based HTTP client keeps a
+# `requests.Session` (a keep-alive connection pool) per thread, so calls reuse their
+# connections instead of opening one (and a TLS handshake) each. Keyed by everything the client
+# is built from, so tests that point the settings elsewhere get a client of their own.
+_MAX_CLIENTS = 8
+_clients: dict[tuple[Any, ...], stripe.StripeClient] = {}
+_clients_lock = threading.Lock()
+
+
+def _forget_clients() -> None:
+    """After a fork: the parent's connections are not the child's to use."""
+    global _clients_lock
+    _clients_lock = threading.Lock()
+    _clients.clear()
+
+
+os.register_at_fork(after_in_child=_forget_clients)
+
+
 def _client() -> stripe.StripeClient:
+    _outside_transactions()
     if not settings.STRIPE_SECRET_KEY:
         raise PaymentGatewayError(_("Payments are not configured on this server (no Stripe key)."))
-    return stripe.StripeClient(
+    key = (
         settings.STRIPE_SECRET_KEY,
-        client_id=settings.STRIPE_CONNECT_CLIENT_ID or None,
-        stripe_version=API_VERSION,
-        base_addresses={
-            "api": settings.STRIPE_API_BASE,
-            "connect": settings.STRIPE_CONNECT_BASE,
-        },
-        max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
-        http_client=new_default_http_client(timeout=settings.STRIPE_TIMEOUT_SECONDS),
+        settings.STRIPE_CONNECT_CLIENT_ID,
+        settings.STRIPE_API_BASE,
+        settings.STRIPE_CONNECT_BASE,
+        settings.STRIPE_MAX_NETWORK_RETRIES,
+        settings.STRIPE_TIMEOUT_SECONDS,
     )
+    client = _clients.get(key)
+    if client is not None:
+        return client
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = stripe.StripeClient(
+                settings.STRIPE_SECRET_KEY,
+                client_id=settings.STRIPE_CONNECT_CLIENT_ID or None,
+                stripe_version=API_VERSION,
+                base_addresses={
+                    "api": settings.STRIPE_API_BASE,
+                    "connect": settings.STRIPE_CONNECT_BASE,
+                },
+                max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
+                http_client=stripe.RequestsClient(timeout=settings.STRIPE_TIMEOUT_SECONDS),
+            )
+            while len(_clients) >= _MAX_CLIENTS:
+                _clients.pop(next(iter(_clients)))
+            _clients[key] = client
+    return client
 
 
 def _translate(error: stripe.StripeError) -> PaymentGatewayError:
