@@ -6,6 +6,7 @@ the requests they made (and no reports).
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import zoneinfo
 from dataclasses import dataclass
@@ -104,11 +105,9 @@ def _org_scope(request: HttpRequest, organisation_id: int) -> Scope:
     )
 
 
-def _filters(
-    request: HttpRequest, scope: Scope, defaults: dict[str, str] | None = None
-) -> FilterResult:
+def _filters(request: HttpRequest, scope: Scope) -> FilterResult:
     return filters_parse(
-        {**(defaults or {}), **request.GET.dict()},
+        request.GET.dict(),
         clinics=scope.clinics,
         only_requested_by=_user(request).pk if scope.only_mine else None,
     )
@@ -122,7 +121,7 @@ def _clinicians(scope: Scope) -> list[User]:
 def _list(request: HttpRequest, scope: Scope) -> HttpResponse:
     result = _filters(request, scope)
     rows = payments_query(result.filters) if not result.errors else PaymentRequest.objects.none()
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(rows, PAGE_SIZE).get_page(result.page)
     entries = [
         {
             "pr": pr,
@@ -198,15 +197,15 @@ def organisation_payments_csv(request: HttpRequest, organisation_id: int) -> Htt
 def _report(request: HttpRequest, scope: Scope) -> HttpResponse:
     if not scope.can_manage:
         raise PermissionDenied(_("Reports are for clinic admins and organisation admins."))
-    # A report is for a period: the last 30 days unless the person chooses one.
-    today = timezone.localdate(timezone=zoneinfo.ZoneInfo(scope.clinics[0].timezone))
-    defaults = (
-        {"from": (today - timedelta(days=29)).isoformat(), "to": today.isoformat()}
-        if not (request.GET.get("from") or request.GET.get("to"))
-        else {}
-    )
-    result = _filters(request, scope, defaults)
-    report = report_build(result.filters) if not result.errors else None
+    result = _filters(request, scope)
+    if not (request.GET.get("from") or request.GET.get("to")):
+        # A report is for a period: the last 30 days (in the report's zone) unless chosen.
+        today = timezone.localdate(timezone=zoneinfo.ZoneInfo(result.filters.timezone))
+        result.filters = dataclasses.replace(
+            result.filters, date_from=today - timedelta(days=29), date_to=today
+        )
+    # An organisation without clinics has nothing to report: the page says so instead.
+    report = report_build(result.filters) if scope.clinics and not result.errors else None
     # A report is about money taken: status and text search (list filters) do not apply to it.
     # Said on the page rather than silently dropped, so a link from the list cannot mislead.
     not_applied = [

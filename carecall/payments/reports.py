@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.db.models import Count, QuerySet, Sum
 from django.utils.translation import gettext as _
@@ -23,11 +24,19 @@ from carecall.accounts.models import User
 from carecall.core.currencies import amount_format, amount_to_major
 from carecall.orgs.models import Clinic
 from carecall.payments.models import PaymentRequest, PaymentStatus
+from carecall.payments.receipts import has_control_characters
 
 PAGE_SIZE = 50
 KNOWN_FILTERS = {"from", "to", "status", "clinician", "q", "page", "clinic"}
 EARLIEST = date(2020, 1, 1)
 LONGEST_RANGE_DAYS = 366 * 5
+# Ids are 64-bit in the database: a larger number would overflow the query (a 500), not match.
+LARGEST_ID = 2**63 - 1
+# A page number beyond the last page shows the last page; beyond this it is not a page number.
+LARGEST_PAGE = 1_000_000
+# The search is cut to this many characters (not refused); what is shown back is cut too.
+SEARCH_LENGTH = 100
+SHOWN_LENGTH = 40
 
 
 @dataclass(frozen=True)
@@ -46,20 +55,135 @@ class PaymentFilters:
 class FilterResult:
     filters: PaymentFilters
     errors: list[str] = field(default_factory=list)
+    page: int = 1
 
 
-def _parse_date(value: str, label: str, errors: list[str]) -> date | None:
-    if not value:
-        return None
-    try:
-        parsed = date.fromisoformat(value)
-    except ValueError:
-        errors.append(_("%(label)s must be a date like 2026-11-25.") % {"label": label})
-        return None
-    if parsed < EARLIEST or parsed > date.today() + timedelta(days=366):
-        errors.append(_("%(label)s is out of range.") % {"label": label})
-        return None
-    return parsed
+def _shown(value: str) -> str:
+    """A person's own input, safe to say back: control characters as \ufffd, cut short."""
+    clean = "".join("\ufffd" if has_control_characters(c) else c for c in value[: SHOWN_LENGTH + 1])
+    return clean if len(clean) <= SHOWN_LENGTH else clean[:SHOWN_LENGTH] + "…"
+
+
+class _IdField(forms.Field):
+    """A database id in a query string: digits only (no sign, spaces, decimals or other
+    scripts' digits, which `int()` would take), within the 64-bit range the column holds."""
+
+    def __init__(self, *, invalid: str, largest: int = LARGEST_ID) -> None:
+        super().__init__(required=False, error_messages={"invalid": invalid})
+        self.largest = largest
+
+    def to_python(self, value: Any) -> int | None:
+        text = str(value or "")
+        if not text:
+            return None
+        if not (text.isascii() and text.isdigit() and len(text) <= len(str(self.largest))):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        number = int(text)
+        if not 1 <= number <= self.largest:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return number
+
+
+class _DayField(forms.Field):
+    """A day as YYYY-MM-DD between 2020 and a year from now."""
+
+    def __init__(self, *, label: str) -> None:
+        super().__init__(required=False, label=label)
+
+    def to_python(self, value: Any) -> date | None:
+        text = str(value or "")
+        if not text:
+            return None
+        try:
+            if len(text) != 10:
+                raise ValueError(text)
+            parsed = date.fromisoformat(text)
+        except ValueError:
+            raise forms.ValidationError(
+                _("%(label)s must be a date like 2026-11-25.") % {"label": self.label},
+                code="invalid",
+            ) from None
+        if parsed < EARLIEST or parsed > date.today() + timedelta(days=366):
+            raise forms.ValidationError(
+                _("%(label)s is out of range.") % {"label": self.label}, code="range"
+            )
+        return parsed
+
+
+class _SearchField(forms.Field):
+    """Free text: control characters (a NUL cannot even be sent to PostgreSQL) are refused;
+    spaces are tidied and the text is cut to SEARCH_LENGTH, not refused for its length."""
+
+    def __init__(self) -> None:
+        super().__init__(required=False)
+
+    def to_python(self, value: Any) -> str:
+        text = str(value or "")
+        if has_control_characters(text.replace("\t", " ")):
+            raise forms.ValidationError(
+                _(
+                    "The search contains control characters (invisible characters that came "
+                    "with a paste): remove them."
+                ),
+                code="control",
+            )
+        return " ".join(text.split())[:SEARCH_LENGTH]
+
+
+class PaymentFiltersForm(forms.Form):
+    """The query string of the payments list, its CSV and the report. Every value is checked
+    here, so a query only ever sees values the database can hold."""
+
+    def __init__(self, data: Mapping[str, str], *, clinics: list[Clinic]) -> None:
+        super().__init__(data)
+        self.clinics = clinics
+        self.fields["from"] = _DayField(label=_("The start date"))
+        self.fields["to"] = _DayField(label=_("The end date"))
+        self.fields["status"] = forms.Field(required=False)
+        self.fields["clinician"] = _IdField(invalid=_("Unknown clinician."))
+        self.fields["clinic"] = _IdField(invalid=_("Unknown clinic."))
+        self.fields["q"] = _SearchField()
+        self.fields["page"] = _IdField(
+            invalid=_("The page must be a whole number from 1."), largest=LARGEST_PAGE
+        )
+
+    def clean_status(self) -> str:
+        status = str(self.cleaned_data.get("status") or "")
+        if status and status not in PaymentStatus.values:
+            raise forms.ValidationError(
+                _("Unknown status %(status)s.") % {"status": _shown(status)}, code="unknown"
+            )
+        return status
+
+    def clean_clinic(self) -> int | None:
+        chosen = self.cleaned_data.get("clinic")
+        if chosen is not None and chosen not in {c.pk for c in self.clinics}:
+            raise forms.ValidationError(_("Unknown clinic."), code="unknown")
+        return chosen
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        unknown = sorted(set(self.data) - KNOWN_FILTERS)
+        if unknown:
+            self.add_error(
+                None,
+                _("Unknown filters: %(names)s.")
+                % {"names": ", ".join(_shown(name) for name in unknown)},
+            )
+        date_from, date_to = data.get("from"), data.get("to")
+        if date_from and date_to:
+            if date_from > date_to:
+                self.add_error(None, _("The start date is after the end date."))
+            elif (date_to - date_from).days > LONGEST_RANGE_DAYS:
+                self.add_error(None, _("Choose a period of at most five years."))
+        return data
+
+    def messages(self) -> list[str]:
+        """Every problem as a sentence, the page's own (unknown filters, dates) first."""
+        said = [str(m) for m in self.non_field_errors()]
+        for name in self.fields:
+            said.extend(str(m) for m in self.errors.get(name, []))
+        return said
 
 
 def filters_parse(
@@ -70,48 +194,31 @@ def filters_parse(
 ) -> FilterResult:
     """Read the page's query string; anything odd becomes a message instead of a crash."""
     clinic_list = list(clinics)
-    errors: list[str] = []
-    if params.get("clinic"):
-        chosen = [c for c in clinic_list if str(c.pk) == params["clinic"]]
-        if chosen:
-            clinic_list = chosen
-        else:
-            errors.append(_("Unknown clinic."))
-    zones = {c.timezone for c in clinic_list}
-    # Clinics in several time zones: days follow the platform's zone, and the page says so.
-    timezone = zones.pop() if len(zones) == 1 else settings.TIME_ZONE
-    unknown = sorted(set(params) - KNOWN_FILTERS)
-    if unknown:
-        errors.append(_("Unknown filters: %(names)s.") % {"names": ", ".join(unknown)})
-    date_from = _parse_date(params.get("from", ""), _("The start date"), errors)
-    date_to = _parse_date(params.get("to", ""), _("The end date"), errors)
-    if date_from and date_to:
-        if date_from > date_to:
-            errors.append(_("The start date is after the end date."))
-        elif (date_to - date_from).days > LONGEST_RANGE_DAYS:
-            errors.append(_("Choose a period of at most five years."))
-    status = params.get("status", "")
-    if status and status not in PaymentStatus.values:
-        errors.append(_("Unknown status %(status)s.") % {"status": status})
-        status = ""
-    clinician: int | None = None
-    if params.get("clinician"):
-        try:
-            clinician = int(params["clinician"])
-        except ValueError:
-            errors.append(_("Unknown clinician."))
-    q = " ".join(params.get("q", "").split())[:100]
+    form = PaymentFiltersForm(params, clinics=clinic_list)
+    valid = form.is_valid()
+    data = form.cleaned_data
+    if data.get("clinic") is not None:
+        clinic_list = [c for c in clinic_list if c.pk == data["clinic"]]
     filters = PaymentFilters(
         clinics=tuple(c.pk for c in clinic_list),
-        timezone=timezone,
-        date_from=date_from,
-        date_to=date_to,
-        status=status,
-        clinician=clinician,
-        q=q,
+        timezone=filters_timezone(clinic_list),
+        date_from=data.get("from"),
+        date_to=data.get("to"),
+        status=data.get("status") or "",
+        clinician=data.get("clinician"),
+        q=data.get("q") or "",
         only_requested_by=only_requested_by,
     )
-    return FilterResult(filters=filters, errors=errors)
+    return FilterResult(
+        filters=filters, errors=[] if valid else form.messages(), page=data.get("page") or 1
+    )
+
+
+def filters_timezone(clinics: Iterable[Clinic]) -> str:
+    """The days of a page: the clinic's zone, or the platform's when its clinics are in several
+    zones (or it has none yet); the page says which."""
+    zones = {c.timezone for c in clinics}
+    return zones.pop() if len(zones) == 1 else settings.TIME_ZONE
 
 
 def _bounds(f: PaymentFilters) -> tuple[datetime | None, datetime | None]:

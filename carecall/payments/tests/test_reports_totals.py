@@ -421,3 +421,50 @@ def test_the_organisation_report_has_a_clinic_filter_and_a_table_per_clinic(worl
     assert re.findall(r'<tr data-clinic="([^"]+)"', only) == ["Northside Physio"]
     assert f'<option value="{world.northside.pk}" selected>' in only
     assert client.get(url, {**period, "clinic": "99999999"}).status_code == 400
+
+
+@pytest.mark.parametrize("name", ["payments:org_report", "payments:org_payments"])
+def test_an_organisation_without_clinics_gets_an_empty_state_not_an_error(
+    world: World, name: str
+) -> None:
+    """The outsider is org admin of Elsewhere Medical; its one clinic is removed first."""
+    world.other_clinic.delete()
+    organisation = world.other_organisation
+    assert not organisation.clinics.exists()
+
+    response = client_for(world.outsider).get(reverse(name, args=[organisation.pk]))
+
+    assert response.status_code == 200
+    page = html.unescape(response.content.decode())
+    assert "Elsewhere Medical has no clinics yet, so there are no payments to show." in page
+    assert reverse("orgs:clinic_create", args=[organisation.pk]) in page
+    assert "Totals" not in page and "Apply filters" not in page
+
+
+def test_an_organisation_without_clinics_exports_a_csv_with_only_the_header(
+    world: World,
+) -> None:
+    world.other_clinic.delete()
+
+    response = client_for(world.outsider).get(
+        reverse("payments:org_payments_csv", args=[world.other_organisation.pk])
+    )
+
+    assert response.status_code == 200
+    assert response.content.decode("utf-8").count("\r\n") == 1
+
+
+def test_an_organisation_whose_clinics_are_in_several_zones_reports_days_in_the_platforms(
+    world: World, settings
+) -> None:
+    world.northside.timezone = "Australia/Perth"
+    world.northside.save()
+
+    response = client_for(world.org_admin).get(
+        reverse("payments:org_report", args=[world.organisation.pk])
+    )
+
+    assert response.status_code == 200
+    assert response.context["f"].timezone == settings.TIME_ZONE
+    today = timezone.localdate(timezone=zoneinfo.ZoneInfo(settings.TIME_ZONE))
+    assert response.context["f"].date_to == today
