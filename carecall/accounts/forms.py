@@ -1,6 +1,12 @@
+from typing import Any
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import PasswordResetForm as DjangoPasswordResetForm
+from django.core.mail import EmailMultiAlternatives
 from django.utils.translation import gettext_lazy as _
+
+from carecall.notifications.services import email_render
 
 
 class SignInForm(AuthenticationForm):
@@ -37,3 +43,24 @@ class AcceptInvitationForm(forms.Form):
         if data.get("password") and data.get("password") != data.get("password_again"):
             self.add_error("password_again", _("The two passwords are not the same."))
         return data
+
+
+class PasswordResetForm(DjangoPasswordResetForm):
+    """Django's reset form, its email rendered like every other one (`email_render`): the
+    subject and text part as plain text, the HTML part escaped."""
+
+    def send_mail(
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict[str, Any],
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
+    ) -> None:
+        subject, text, html = email_render(
+            template=email_template_name.removesuffix(".txt"), context=context
+        )
+        message = EmailMultiAlternatives(subject, text, from_email, [to_email])
+        message.attach_alternative(html, "text/html")
+        message.send()

@@ -9,7 +9,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from carecall.accounts.forms import AcceptInvitationForm, SignInForm
+from carecall.accounts.forms import AcceptInvitationForm, PasswordResetForm, SignInForm
 from carecall.accounts.models import User
 from carecall.accounts.services import InvitationProblem, invitation_accept, invitation_for_token
 from carecall.core.errors import ServiceError
@@ -28,6 +28,7 @@ class SignOutView(auth_views.LogoutView):
 
 class PasswordResetView(auth_views.PasswordResetView):
     template_name = "accounts/password_reset.html"
+    form_class = PasswordResetForm
     email_template_name = "accounts/email/password_reset.txt"
     html_email_template_name = "accounts/email/password_reset.html"
     subject_template_name = "accounts/email/password_reset_subject.txt"

@@ -19,12 +19,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import F
+from django.template import Context, engines
+from django.template.backends.django import DjangoTemplates
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -48,10 +50,18 @@ MAX_ATTEMPTS = 12
 KEEP_SENT = timedelta(days=30)
 
 
+def _render_plain(name: str, context: Mapping[str, Any]) -> str:
+    """A subject or text part is not HTML: rendered with autoescaping off whatever the template
+    says, so "Smith & Jones" stays "Smith & Jones" (not "Smith &amp; Jones")."""
+    engine = cast(DjangoTemplates, engines["django"]).engine
+    return engine.get_template(name).render(Context(dict(context), autoescape=False))
+
+
 def email_render(*, template: str, context: Mapping[str, Any]) -> tuple[str, str, str]:
-    """Render `<template>_subject.txt`, `<template>.txt` and `<template>.html`."""
-    subject = " ".join(render_to_string(f"{template}_subject.txt", dict(context)).split())
-    text = render_to_string(f"{template}.txt", dict(context))
+    """Render `<template>_subject.txt` and `<template>.txt` as plain text (no HTML escaping)
+    and `<template>.html` as HTML (escaped, as every page is)."""
+    subject = " ".join(_render_plain(f"{template}_subject.txt", context).split())
+    text = _render_plain(f"{template}.txt", context)
     html = render_to_string(f"{template}.html", dict(context))
     return subject, text, html
 
