@@ -300,25 +300,37 @@ def participant_connection_change(*, participant: Participant, delta: int) -> in
     An opening also stamps last_seen_at, and one whose count was already above zero but stale
     (left by a crashed process: selectors.participant_is_connected) is announced as a return
     too, since the others were shown them as lost."""
+    # One locked read and one write (this runs for every socket that opens or closes: at a
+    # restart, thousands of times in a few seconds).
     rows = Participant.objects.filter(pk=participant.pk)
+    before = (
+        rows.select_for_update(of=("self",))
+        .select_related("visit")
+        .only(
+            "connections",
+            "last_seen_at",
+            "connected_at",
+            "created_at",
+            "kind",
+            "visit__status",
+            "visit__clinic_id",
+        )
+        .get()
+    )
+    seen = timezone.now()
+    now = max(0, before.connections + delta)
+    changes: dict[str, object] = {"connections": now}
+    returned_from_stale = False
     if delta > 0:
-        seen = timezone.now()
-        before = rows.only("connections", "last_seen_at", "connected_at", "created_at").get()
         returned_from_stale = before.connections > 0 and not participant_is_connected(before, seen)
-        rows.update(connections=F("connections") + delta, last_seen_at=seen)
-    else:
-        returned_from_stale = False
-        rows.update(connections=F("connections") + delta)
-        rows.filter(connections__lt=0).update(connections=0)
-    participant.refresh_from_db(fields=["connections"])
-    now = participant.connections
-    counted_change = (delta > 0 and now == 1) or (delta < 0 and now == 0)
+        changes["last_seen_at"] = seen
+    counted_change = (delta > 0 and now == 1) or (delta < 0 and now == 0 < before.connections)
     if counted_change:
-        stamp = "connected_at" if now else "disconnected_at"
-        rows.update(**{stamp: timezone.now()})
+        changes["connected_at" if now else "disconnected_at"] = seen
+    rows.update(**changes)
+    participant.connections = now
     if counted_change or returned_from_stale:
-        # Read the visit afresh: the consumer's copy predates a leave or an end.
-        visit = Visit.objects.get(pk=participant.visit_id)
+        visit = before.visit
         if visit.status == VisitStatus.DONE:
             return now
         broadcast_on_commit(
@@ -326,7 +338,7 @@ def participant_connection_change(*, participant: Participant, delta: int) -> in
             ParticipantConnectionOut(id=str(participant.pk), connected=now > 0),
             exclude=str(participant.pk),
         )
-        if participant.kind == ParticipantKind.PATIENT:
+        if before.kind == ParticipantKind.PATIENT:
             _announce_to_waiting_area(visit)
     return now
 

@@ -28,6 +28,7 @@ SETTING_VARIABLES = {
     "DEBUG",
     "SECRET_KEY",
     "DATABASE_URL",
+    "DATABASE_CONN_MAX_AGE",
     "HTTPS",
     "ALLOWED_HOSTS",
     "EMAIL_URL",
@@ -131,6 +132,9 @@ def test_database_urls(tmp_path: Path) -> None:
     assert lite["NAME"] == str(tmp_path / "var/x.sqlite3")
     absolute = database_from_url("DATABASE_URL", "sqlite:////tmp/y.sqlite3", base_dir=tmp_path)
     assert absolute["NAME"] == "/tmp/y.sqlite3"
+    # Connections are reused, and checked before reuse, on both engines.
+    for config in (pg, lite):
+        assert (config["CONN_MAX_AGE"], config["CONN_HEALTH_CHECKS"]) == (600, True)
     with pytest.raises(EnvError, match="DATABASE_URL must start with"):
         database_from_url("DATABASE_URL", "mysql://x/y", base_dir=tmp_path)
     with pytest.raises(EnvError, match="DATABASE_URL must look like"):
