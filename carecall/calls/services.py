@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Literal, cast
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
