@@ -916,12 +916,14 @@ def targets(
 def realtime_part(args: argparse.Namespace, stack: ExitStack, folder: Path) -> list[Target]:
     deployment = make_deployment(args, stack, folder)
     need = max(args.calls, math.ceil(args.idle / 2))
+    # The generators first: they are spawned with this process's sys.path, which django_setup
+    # changes when --app-root names another tree (with a `bench` of its own).
+    pool = GeneratorPool(args.generators, args.ping_seconds)
+    stack.callback(pool.close)
     started = time.perf_counter()
     django_setup(deployment)
     calls, seeded = seed(need)
     print(f"  seeded {need:,} calls in {time.perf_counter() - started:.0f} s", flush=True)
-    pool = GeneratorPool(args.generators, args.ping_seconds)
-    stack.callback(pool.close)
     active = calls[: args.calls]
 
     bare = ModeResult("bare", "bare websockets relay (anchor)")
