@@ -1,4 +1,5 @@
-"""The `carecall` command: `carecall demo`, `carecall serve`, and Django's management commands."""
+"""The `carecall` command: `carecall demo`, `carecall serve`, `carecall worker`, and Django's
+management commands."""
 
 from __future__ import annotations
 
@@ -59,30 +60,20 @@ def _demo_stripe(var_dir: Path, port: int) -> None:
     print(f"  stripe_sandbox (offline Stripe) on {sandbox.url}")
 
 
-def _reconcile_every(seconds: float) -> None:
-    """The demo's stand-in for a scheduler (production runs `carecall payments reconcile` and
-    `carecall abandon_visits` from cron): re-check stuck payments, send the email outbox, end
-    visits whose patient is long gone."""
-    import threading
-    import time
+def _worker_threads() -> int:
+    from config.env import env_int
 
-    def loop() -> None:
-        from django.db import close_old_connections
+    return env_int("WORKER_THREADS", 2, minimum=1, maximum=32)
 
-        from carecall.calls.services import visits_abandon
-        from carecall.payments.services import payments_reconcile
 
-        while True:
-            time.sleep(seconds)
-            for name, job in (("reconcile", payments_reconcile), ("abandon", visits_abandon)):
-                try:
-                    job()
-                except Exception as error:  # keep the demo running; say what happened
-                    print(f"[{name}] {error}", file=sys.stderr)
-                finally:
-                    close_old_connections()
+def _worker_in_process() -> None:
+    """The demo's worker, in threads of the web process: it processes the webhook inbox and
+    runs the periodic jobs (outbox, reconcile, abandoned visits, retention). Being in the web
+    process, what it announces (a payment is paid) reaches this process's sockets without
+    Redis."""
+    from carecall.jobs.worker import worker_start
 
-    threading.Thread(target=loop, name="reconcile", daemon=True).start()
+    worker_start(threads=_worker_threads())
 
 
 def _port() -> int:
@@ -125,7 +116,7 @@ def demo() -> None:
     for person in people:
         print(f"    {person.description:<36} {person.email}")
     print()
-    _reconcile_every(60)
+    _worker_in_process()
     _serve(port=_port(), reload=False)
 
 
@@ -179,6 +170,41 @@ def _serve(*, port: int, reload: bool) -> None:
     )
 
 
+def worker() -> None:
+    """`carecall worker`: process the webhook inbox and run the periodic jobs until SIGTERM or
+    Ctrl+C (then the tasks under way finish first). Run one or more beside `carecall serve`,
+    with the same environment."""
+    import signal
+    import threading
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    from config.env import EnvError
+
+    try:
+        threads = _worker_threads()
+        import django
+
+        django.setup()
+    except EnvError as error:
+        sys.exit(f"carecall worker: {error}")
+    from carecall.jobs.worker import worker_start
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    running = worker_start(threads=threads)
+    print(f"carecall worker: {threads} task thread(s) and the scheduler running", flush=True)
+    while not stop.wait(1.0):
+        if not running.alive():
+            sys.exit("carecall worker: its threads stopped")
+    print("carecall worker: stopping (letting running tasks finish)", flush=True)
+    running.stop()
+
+
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     command = args[0] if args else "help"
@@ -191,6 +217,8 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(f"carecall demo: {error}")
     elif command == "serve":
         serve()
+    elif command == "worker":
+        worker()
     else:
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
         from django.core.management import execute_from_command_line
@@ -198,7 +226,10 @@ def main(argv: list[str] | None = None) -> None:
         from config.env import EnvError
 
         if command == "help":
-            print("carecall demo | carecall serve | carecall <django management command>\n")
+            print(
+                "carecall demo | carecall serve | carecall worker | "
+                "carecall <django management command>\n"
+            )
         try:
             execute_from_command_line(["carecall", *args])
         except EnvError as error:

@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "channels",
     "axes",
     "csp",
+    "django_tasks",
+    "django_tasks_db",
     "carecall.core",
     "carecall.accounts",
     "carecall.orgs",
@@ -65,6 +67,7 @@ INSTALLED_APPS = [
     "carecall.clinic_apps",
     "carecall.payments",
     "carecall.audit",
+    "carecall.jobs",
 ]
 
 MIDDLEWARE = [
@@ -292,3 +295,14 @@ for _name, _value, _prefix in [
 PAYMENT_LINK_DAYS = env_int("PAYMENT_LINK_DAYS", 7, minimum=1)
 # Stripe also emails its own receipt in live mode when receipt_email is set on the PaymentIntent.
 STRIPE_SENDS_RECEIPTS = env_bool("STRIPE_SENDS_RECEIPTS", True)
+
+# Background work (docs/webhooks-and-jobs.md): Django's tasks interface (django-tasks, to be
+# Django 6's django.tasks) with its database backend; `carecall worker` runs the tasks.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Stored webhook events that changed nothing are deleted after this many days.
+WEBHOOK_EVENT_RETENTION_DAYS = env_int("WEBHOOK_EVENT_RETENTION_DAYS", 30, minimum=1)
+# A worker holds an event this long at most (a Stripe call takes at most about timeout x tries);
+# if it dies meanwhile, another takes the event once the lease runs out.
+WEBHOOK_EVENT_LEASE_SECONDS = env_int("WEBHOOK_EVENT_LEASE_SECONDS", 120, minimum=1)
+# An event queued this long ago and still waiting (its task was lost) is queued again.
+WEBHOOK_EVENT_REQUEUE_SECONDS = env_int("WEBHOOK_EVENT_REQUEUE_SECONDS", 30, minimum=1)

@@ -22,10 +22,18 @@ def _orm_beside_playwright(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def live_url(transactional_db: None) -> Iterator[str]:
+    """The app under uvicorn with a worker in the same process, as `carecall demo` runs it: the
+    worker processes Stripe's webhooks (the view only stores them) and what it announces
+    reaches this process's sockets."""
+    from carecall.jobs.worker import worker_start
     from config.asgi import application
 
     with ThreadedServer(application) as server:
-        yield server.url
+        worker = worker_start(threads=2)
+        try:
+            yield server.url
+        finally:
+            worker.stop()
 
 
 # ----------------------------------------------------------------------------- screens

@@ -144,11 +144,42 @@ class AppProcess:
         return log_tail(self.log, chars=6000)
 
 
+class WorkerProcess:
+    """One `carecall worker` child: it processes Stripe's webhooks (the web processes only store
+    them) and runs the periodic jobs. It reaches the web processes' sockets through Redis."""
+
+    def __init__(self, config: AppConfig, *, name: str = "worker") -> None:
+        self.config, self.name = config, name
+        self.log = config.var_dir / f"{name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def spawn(self) -> None:
+        self.process = spawn(
+            [sys.executable, "-m", "carecall.cli", "worker"],
+            log=self.log,
+            env=self.config.environment(),
+            cwd=BASE_DIR,
+        )
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+
+
 @contextmanager
-def app_processes(config: AppConfig, *names: str) -> Iterator[list[AppProcess]]:
-    """Start one app process per name, all at once (they boot in parallel), and stop them all."""
+def app_processes(
+    config: AppConfig, *names: str, worker: bool | None = None
+) -> Iterator[list[AppProcess]]:
+    """Start one app process per name, all at once (they boot in parallel), and stop them all.
+
+    With `worker` (the default when the deployment has Redis, which is how a worker's live
+    events reach the web processes) a `carecall worker` process runs beside them."""
     config.var_dir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
+        if worker if worker is not None else config.redis_url is not None:
+            worker_process = WorkerProcess(config)
+            stack.callback(worker_process.stop)
+            worker_process.spawn()
         apps = [AppProcess(config, name=name) for name in names]
         for app in apps:
             stack.callback(app.stop)

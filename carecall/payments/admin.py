@@ -25,10 +25,19 @@ class StripeEventAdmin(admin.ModelAdmin):
     readonly_fields = [
         *("event_id", "type", "account", "received_at"),
         *("processed_at", "attempts", "failed_at", "outcome"),
+        *("changed", "enqueued_at", "claimed_until", "next_attempt_at"),
     ]
     fieldsets = (
         (None, {"fields": ("event_id", "type", "account", "received_at")}),
-        (_("Processing"), {"fields": ("processed_at", "attempts", "failed_at", "outcome")}),
+        (
+            _("Processing"),
+            {
+                "fields": (
+                    *("processed_at", "attempts", "failed_at", "outcome", "changed"),
+                    *("enqueued_at", "claimed_until", "next_attempt_at"),
+                )
+            },
+        ),
     )
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -138,7 +138,12 @@ class PaymentRequest(TimestampedModel):
 
 
 class StripeEvent(models.Model):
-    """Every webhook event received, once (the unique id makes a redelivery a no-op)."""
+    """Every webhook event received, once (the unique id makes a redelivery a no-op).
+
+    The inbox of `payments/webhooks.py`: the webhook view only inserts the row; workers take it
+    (`claimed_until` is their lease), act on it and mark it processed, or record the error and
+    when to try again (`next_attempt_at`). `enqueued_at` is when a task was last queued for it:
+    a row whose task was lost (a worker killed) is queued again once that is old enough."""
 
     event_id = models.CharField(max_length=80, unique=True)
     type = models.CharField(max_length=80)
@@ -148,12 +153,26 @@ class StripeEvent(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=300, blank=True)  # or the last error
     # Tries that ended in an error; an event that keeps breaking is given up on (failed_at) so
-    # it does not come back on every reconcile run.
+    # it does not come back for ever.
     attempts = models.PositiveIntegerField(default=0)
     failed_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Whether processing changed anything (False: ignored, or already known); rows that changed
+    # nothing are deleted after WEBHOOK_EVENT_RETENTION_DAYS.
+    changed = models.BooleanField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["processed_at", "received_at"])]
+        indexes = [
+            models.Index(fields=["processed_at", "received_at"]),
+            # The workers' feeder reads only the rows still waiting.
+            models.Index(
+                fields=["received_at"],
+                name="payments_stripeevent_waiting",
+                condition=models.Q(processed_at__isnull=True, failed_at__isnull=True),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"

@@ -18,7 +18,6 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -42,7 +41,6 @@ from carecall.payments.models import (
     PaymentRequest,
     PaymentStatus,
     StripeConnection,
-    StripeEvent,
 )
 from carecall.payments.receipts import receipt_details
 from carecall.payments.schemas import PaymentOut
@@ -764,7 +762,9 @@ def payment_request_reconcile(*, payment_request: PaymentRequest) -> PaymentRequ
 
 
 def payments_reconcile(*, older_than: timedelta = timedelta(minutes=3)) -> dict[str, int]:
-    """Re-read from Stripe every request stuck unpaid for a while; expire overdue ones."""
+    """Re-read from Stripe every request stuck unpaid for a while; expire overdue ones; ask
+    again about pending refunds; send the outbox emails that are due. (Stored webhook events
+    are the workers' job: `payments/webhooks.py`.)"""
     counts = {"checked": 0, "changed": 0, "expired": 0, "errors": 0, "refunds": 0}
     cutoff = timezone.now() - older_than
     counts["emails"] = 0
@@ -794,33 +794,12 @@ def payments_reconcile(*, older_than: timedelta = timedelta(minutes=3)) -> dict[
         counts["errors"] += 1
         logger.exception("reconcile: pending refunds could not be checked")
     try:
-        counts["errors"] += _reconcile_events(cutoff)
-    except Exception:
-        counts["errors"] += 1
-        logger.exception("reconcile: stored Stripe events could not be retried")
-    try:
         # Emails (receipts among them) whose after-commit try failed: retried, with backoff.
         counts["emails"] = email_outbox_send_due()["sent"]
     except Exception:
         counts["errors"] += 1
         logger.exception("reconcile: the email outbox could not be sent")
     return counts
-
-
-def _reconcile_events(cutoff: datetime) -> int:
-    """Stored webhook events that could not be processed yet: try again. Returns the errors."""
-    errors = 0
-    waiting = StripeEvent.objects.filter(
-        processed_at__isnull=True, failed_at__isnull=True, received_at__lte=cutoff
-    ).order_by("received_at", "pk")
-    for event in waiting:
-        try:
-            outcome = stripe_event_process(event=event)
-        except Exception:
-            logger.exception("reconcile: processing Stripe event %s failed", event.event_id)
-            outcome = "error"
-        errors += int(outcome.startswith("error"))
-    return errors
 
 
 def _reconcile_refunds(cutoff: datetime) -> int:
@@ -848,127 +827,3 @@ def _reconcile_refunds(cutoff: datetime) -> int:
             continue
         changed += int(after != before)
     return changed
-
-
-def stripe_event_receive(*, payload: bytes, signature: str) -> tuple[StripeEvent, bool]:
-    """Verify and store a webhook event (inbox). Returns (event, is_new)."""
-    event = get_gateway().webhook_event(payload=payload, signature=signature)
-    stored, created = StripeEvent.objects.get_or_create(
-        event_id=event.id,
-        defaults={
-            "type": event.type,
-            "account": event.account or "",
-            "payload": {"object": event.object, "created": event.created},
-        },
-    )
-    return stored, created
-
-
-STRIPE_EVENT_MAX_ATTEMPTS = 5
-
-
-def stripe_event_process(*, event: StripeEvent) -> str:
-    """Act on a stored event once; the outcome is kept on the row."""
-    with transaction.atomic():
-        row = StripeEvent.objects.select_for_update().get(pk=event.pk)
-        if row.processed_at is not None:
-            return row.outcome
-    give_up = False
-    try:
-        outcome = _process(row)
-    except PaymentGatewayError as error:
-        outcome = f"error: {error.message}"  # Stripe unreachable: worth asking again later
-    except Exception as error:  # a rule or a bug: recorded, and never blocks other events
-        logger.exception("Stripe event %s (%s) could not be processed", row.event_id, row.type)
-        outcome = f"error: {type(error).__name__}: {error}"
-        give_up = row.attempts + 1 >= STRIPE_EVENT_MAX_ATTEMPTS
-    if outcome.startswith("error:"):
-        # Left unprocessed: reconcile tries it again, unless it failed too often for a reason
-        # waiting will not fix; then it is marked failed and kept for a person to look at.
-        StripeEvent.objects.filter(pk=row.pk).update(
-            outcome=outcome[:300],
-            attempts=F("attempts") + 1,
-            failed_at=timezone.now() if give_up else None,
-        )
-        if give_up:
-            logger.error("Stripe event %s given up after %d tries", row.event_id, row.attempts + 1)
-        return outcome
-    StripeEvent.objects.filter(pk=row.pk).update(processed_at=timezone.now(), outcome=outcome[:300])
-    return outcome
-
-
-def _process(row: StripeEvent) -> str:
-    obj = row.payload.get("object") or {}
-    if row.type == "account.application.deauthorized":
-        if not row.account:
-            return "ignored: no account"
-        created = int(row.payload.get("created") or 0) or None
-        return (
-            "forgot account"
-            if connection_forget_account(account_id=row.account, event_created=created)
-            else "no current connection to forget"
-        )
-    if row.type in ("refund.created", "refund.updated", "charge.refunded"):
-        return _process_refund_event(row, obj)
-    if not row.type.startswith("payment_intent."):
-        return "ignored: type"
-    pr = PaymentRequest.objects.filter(payment_intent_id=obj.get("id")).first()
-    if pr is None:
-        return "ignored: unknown PaymentIntent"
-    if row.account != pr.stripe_account_id:
-        logger.warning("event %s for %s names account %s", row.event_id, pr.pk, row.account)
-        return "ignored: foreign account"
-    if (
-        int(obj.get("amount") or -1) != pr.amount
-        or str(obj.get("currency", "")).upper() != pr.currency
-    ):
-        return "ignored: amount or currency differs"
-    try:
-        if row.type == "payment_intent.succeeded":
-            # Re-read with the charge expanded for the card's brand and last 4.
-            payment_request_reconcile(payment_request=pr)
-        else:
-            error = obj.get("last_payment_error") or {}
-            intent = Intent(
-                id=str(obj["id"]),
-                status=str(obj.get("status")),
-                amount=int(obj["amount"]),
-                currency=str(obj["currency"]).upper(),
-                client_secret="",
-                failure_message=str(error.get("message") or "") if isinstance(error, dict) else "",
-            )
-            payment_request_apply_intent(payment_request=pr, intent=intent)
-    except PaymentGatewayError as error:
-        return f"error: {error.message}"
-    pr.refresh_from_db()
-    return f"applied: {pr.status}"
-
-
-def _process_refund_event(row: StripeEvent, obj: dict[str, Any]) -> str:
-    from carecall.payments.gateway import RefundResult
-    from carecall.payments.models import Refund
-    from carecall.payments.refunds import payment_request_sync_refunded, refund_apply_result
-
-    pr = PaymentRequest.objects.filter(payment_intent_id=obj.get("payment_intent")).first()
-    if pr is None:
-        return "ignored: unknown PaymentIntent"
-    if row.account != pr.stripe_account_id:
-        return "ignored: foreign account"
-    if row.type == "charge.refunded":
-        payment_request_sync_refunded(
-            payment_request=pr, amount_refunded=int(obj.get("amount_refunded") or 0)
-        )
-        return "synced refunded amount"
-    refund = Refund.objects.filter(stripe_refund_id=obj.get("id"), payment_request=pr).first()
-    if refund is None:
-        return "ignored: refund made outside CareCall"
-    refund_apply_result(
-        refund=refund,
-        result=RefundResult(
-            id=str(obj["id"]),
-            amount=int(obj.get("amount") or 0),
-            status=str(obj.get("status") or "pending"),
-            failure_reason=str(obj.get("failure_reason") or ""),
-        ),
-    )
-    return f"refund {refund.pk} applied"

@@ -35,7 +35,7 @@ from carecall.clinic_apps.selectors import clinic_app_is_enabled
 from carecall.core.currencies import CURRENCIES, amount_to_major
 from carecall.core.errors import ServiceError
 from carecall.orgs.access import MANAGERS, clinic_for_user
-from carecall.payments import services, stripe_dashboard
+from carecall.payments import services, stripe_dashboard, webhooks
 from carecall.payments.clinic_settings import payment_max_minor
 from carecall.payments.gateway import PaymentGatewayError
 from carecall.payments.models import PAID_STATUSES, PaymentRequest
@@ -381,15 +381,11 @@ def _payer_info(pr: PaymentRequest, *, kind: str, token: str) -> dict[str, Any]:
 @csrf_exempt
 @require_POST
 def stripe_webhook(request: HttpRequest) -> JsonResponse:
-    """Verify, store once, acknowledge; act on it after the row is committed."""
+    """Verify, store once, acknowledge. The workers act on it (payments/webhooks.py)."""
     try:
-        event, created = services.stripe_event_receive(
+        created = webhooks.stripe_event_receive(
             payload=request.body, signature=request.headers.get("Stripe-Signature", "")
         )
     except PaymentGatewayError as error:
         return _error(error.message, 400)
-    if created:
-        from django.db import transaction
-
-        transaction.on_commit(lambda: services.stripe_event_process(event=event))
     return JsonResponse({"received": True, "duplicate": not created})

@@ -294,6 +294,16 @@ def post_webhook(client: Client, body: bytes, signature: str | None = None) -> A
     )
 
 
+def deliver_webhook(client: Client, body: bytes, signature: str | None = None) -> Any:
+    """Stripe posts the event (the view only stores it), then a worker runs everything queued:
+    what production does moments apart."""
+    from carecall.jobs.worker import worker_drain
+
+    response = post_webhook(client, body, signature)
+    worker_drain()
+    return response
+
+
 # ----------------------------------------------------------------------------- websockets
 
 

@@ -28,12 +28,12 @@ from carecall.payments.tests.helpers import (
     Call,
     connect_clinic,
     consent,
+    deliver_webhook,
     enable_payment_gateway,
     intent_at_stripe,
     oauth_code,
     pay_at_stripe,
     post_json,
-    post_webhook,
     raw_http,
     request_payment,
     sandbox_accounts,
@@ -365,7 +365,7 @@ def test_deauthorized_webhook_forgets_the_account_and_cancels_open_requests(
     (delivery,) = webhooks.of("account.application.deauthorized")
     assert delivery.event["account"] == HARBOUR
     with django_capture_on_commit_callbacks(execute=True):
-        response = post_webhook(Client(), delivery.body, delivery.signature)
+        response = deliver_webhook(Client(), delivery.body, delivery.signature)
 
     assert response.status_code == 200
     assert not StripeConnection.objects.filter(clinic=connected.harbour).exists()
@@ -395,7 +395,7 @@ def test_a_late_deauthorization_does_not_forget_an_account_connected_again_since
     assert sandbox_accounts(sandbox)[HARBOUR]["connected"] is True
 
     with django_capture_on_commit_callbacks(execute=True):
-        post_webhook(Client(), late.body, late.signature)
+        deliver_webhook(Client(), late.body, late.signature)
 
     assert StripeConnection.objects.filter(clinic=connected.harbour, account_id=HARBOUR).exists()
     open_request.refresh_from_db()

@@ -22,9 +22,9 @@ from carecall.payments.services import payments_reconcile
 from carecall.payments.tests.conftest import WebhookRecorder
 from carecall.payments.tests.helpers import (
     Call,
+    deliver_webhook,
     pay_at_stripe,
     post_json,
-    post_webhook,
     request_payment,
 )
 from conftest import World
@@ -115,7 +115,7 @@ def test_a_failing_mail_server_does_not_fail_the_webhook_and_the_receipt_follows
     (delivery,) = webhooks.of("payment_intent.succeeded", pr.payment_intent_id)
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = post_webhook(Client(), delivery.body, delivery.signature)
+        response = deliver_webhook(Client(), delivery.body, delivery.signature)
 
     assert response.status_code == 200
     assert response.json() == {"received": True, "duplicate": False}
@@ -125,7 +125,7 @@ def test_a_failing_mail_server_does_not_fail_the_webhook_and_the_receipt_follows
 
     # A redelivery of the same event changes nothing and queues no second receipt.
     with django_capture_on_commit_callbacks(execute=True):
-        again = post_webhook(Client(), delivery.body, delivery.signature)
+        again = deliver_webhook(Client(), delivery.body, delivery.signature)
     assert again.json() == {"received": True, "duplicate": True}
     row = _receipt_row(pr)
 

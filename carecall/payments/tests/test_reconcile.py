@@ -17,16 +17,13 @@ from django.utils import timezone
 
 import stripe_sandbox
 from carecall.calls.services import visit_end
-from carecall.payments.models import PaymentRequest, PaymentStatus, StripeEvent
+from carecall.payments.models import PaymentRequest, PaymentStatus
 from carecall.payments.tests.helpers import (
     Call,
-    event_body,
     intent_at_stripe,
     pay_at_stripe,
     post_json,
-    post_webhook,
     request_payment,
-    stripe_event,
 )
 from conftest import World
 
@@ -154,28 +151,6 @@ def test_reconcile_records_an_overdue_request_as_paid_when_stripe_took_the_money
     pr.refresh_from_db()
     assert pr.status == PaymentStatus.PAID
     assert len(mail.outbox) == 1
-
-
-def test_a_succeeded_webhook_that_came_while_stripe_was_down_is_applied_by_reconcile(
-    pr: PaymentRequest,
-    sandbox: stripe_sandbox.SandboxServer,
-    django_capture_on_commit_callbacks: Any,
-) -> None:
-    pay_at_stripe(sandbox, pr)
-    event = stripe_event(sandbox, pr, "payment_intent.succeeded")
-    sandbox.configure_faults(api_error_rate=1.0)
-    with django_capture_on_commit_callbacks(execute=True):
-        assert post_webhook(Client(), event_body(event)).status_code == 200
-    assert StripeEvent.objects.get(event_id=event["id"]).outcome.startswith("error:")
-    pr.refresh_from_db()
-    assert pr.status == PaymentStatus.REQUESTED
-
-    sandbox.clear_faults()
-    _age(pr)
-    with django_capture_on_commit_callbacks(execute=True):
-        _reconcile()
-    pr.refresh_from_db()
-    assert pr.status == PaymentStatus.PAID
 
 
 def test_reconcile_refuses_a_negative_age() -> None:
@@ -307,98 +282,6 @@ def test_a_request_expired_when_the_patient_opens_it_late_is_on_the_audit_trail_
 # ----------------------------------------------------------------------------- broken events
 
 
-def _stored_event(pr: PaymentRequest, event_id: str, **object_fields: Any) -> StripeEvent:
-    """A webhook event as the inbox keeps it, received a while ago and never processed."""
-    event = StripeEvent.objects.create(
-        event_id=event_id,
-        type="payment_intent.payment_failed",
-        account=pr.stripe_account_id,
-        payload={
-            "object": {
-                "id": pr.payment_intent_id,
-                "object": "payment_intent",
-                "amount": pr.amount,
-                "currency": pr.currency.lower(),
-                "status": "requires_payment_method",
-                "last_payment_error": {"message": "Your card was declined."},
-                **object_fields,
-            },
-            "created": int(time.time()),
-        },
-    )
-    StripeEvent.objects.filter(pk=event.pk).update(
-        received_at=timezone.now() - timedelta(minutes=10)
-    )
-    return event
-
-
-def test_an_event_that_raises_does_not_stop_the_others_and_is_given_up_after_five_tries(
-    connected: World,
-    call: Call,
-    pr: PaymentRequest,
-    monkeypatch: pytest.MonkeyPatch,
-    django_capture_on_commit_callbacks: Any,
-) -> None:
-    from carecall.payments import services
-
-    with django_capture_on_commit_callbacks(execute=True):
-        other = request_payment(connected, call, description="Second item")
-    broken = _stored_event(pr, "evt_broken")
-    good = _stored_event(other, "evt_good")
-    real_process = services._process
-
-    def process(row: StripeEvent) -> str:
-        if row.event_id == "evt_broken":
-            raise ValueError("something unexpected in the event")
-        return real_process(row)
-
-    monkeypatch.setattr(services, "_process", process)
-
-    with django_capture_on_commit_callbacks(execute=True):
-        first = _reconcile()
-
-    assert first["errors"] == 1
-    good.refresh_from_db()
-    assert good.processed_at is not None and good.outcome == "applied: failed"
-    other.refresh_from_db()
-    assert other.status == PaymentStatus.FAILED
-    broken.refresh_from_db()
-    assert broken.processed_at is None and broken.failed_at is None
-    assert broken.attempts == 1
-    assert broken.outcome == "error: ValueError: something unexpected in the event"
-
-    for _run in range(4):
-        _reconcile()
-    broken.refresh_from_db()
-    assert broken.attempts == 5
-    assert broken.failed_at is not None and broken.processed_at is None
-    # Given up: later runs leave it alone (and count no error for it).
-    assert _reconcile()["errors"] == 0
-    broken.refresh_from_db()
-    assert broken.attempts == 5
-
-
-def test_an_event_breaking_a_payment_rule_is_recorded_not_raised(
-    pr: PaymentRequest, django_capture_on_commit_callbacks: Any
-) -> None:
-    """A ServiceError from a payment rule (here: Stripe's amount differs from ours)."""
-    from carecall.payments import services
-
-    event = _stored_event(pr, "evt_rule")
-
-    def refuse(**_kwargs: Any) -> PaymentRequest:
-        raise services.ServiceError("Stripe's amount or currency differs from the request")
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(services, "payment_request_apply_intent", refuse)
-        with django_capture_on_commit_callbacks(execute=True):
-            outcome = services.stripe_event_process(event=event)
-
-    assert outcome == ("error: ServiceError: Stripe's amount or currency differs from the request")
-    event.refresh_from_db()
-    assert (event.attempts, event.processed_at, event.failed_at) == (1, None, None)
-
-
 def test_a_request_whose_reconcile_raises_does_not_stop_the_others_nor_the_email_drain(
     connected: World,
     call: Call,
@@ -457,10 +340,9 @@ def test_each_later_step_of_reconcile_runs_when_an_earlier_one_raises(
         return step
 
     monkeypatch.setattr(services, "_reconcile_refunds", broken("refunds"))
-    monkeypatch.setattr(services, "_reconcile_events", broken("events"))
     monkeypatch.setattr(services, "email_outbox_send_due", broken("emails"))
 
     counts = services.payments_reconcile()
 
-    assert ran == ["refunds", "events", "emails"]
-    assert counts["errors"] == 3
+    assert ran == ["refunds", "emails"]
+    assert counts["errors"] == 2

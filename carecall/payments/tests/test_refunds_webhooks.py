@@ -24,7 +24,7 @@ from carecall.payments.models import (
 from carecall.payments.refunds import refundable_amount
 from carecall.payments.services import payments_reconcile
 from carecall.payments.tests.conftest import Delivery, WebhookRecorder
-from carecall.payments.tests.helpers import event_body, post_webhook, stripe_client
+from carecall.payments.tests.helpers import deliver_webhook, event_body, stripe_client
 from carecall.payments.tests.test_records_support import paid_request
 from conftest import World, client_for
 
@@ -61,7 +61,7 @@ def _delivered(
 
 def _deliver(body: bytes, signature: str | None, capture: Any) -> Any:
     with capture(execute=True):
-        response = post_webhook(Client(), body, signature)
+        response = deliver_webhook(Client(), body, signature)
     assert response.status_code == 200, response.content
     return response
 

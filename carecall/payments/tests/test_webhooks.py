@@ -24,10 +24,10 @@ from carecall.payments.tests.helpers import (
     Call,
     CallListener,
     decline_at_stripe,
+    deliver_webhook,
     event_body,
     pay_at_stripe,
     post_json,
-    post_webhook,
     request_payment,
     signature_for,
     stripe_client,
@@ -46,7 +46,8 @@ def pr(connected: World, call: Call, django_capture_on_commit_callbacks: Any) ->
 
 
 def _deliver(body: bytes, signature: str | None = None) -> Any:
-    return post_webhook(Client(), body, signature)
+    """Stripe posts it, then a worker runs (the view itself only stores it)."""
+    return deliver_webhook(Client(), body, signature)
 
 
 def _outcome(event: dict[str, Any]) -> str:
