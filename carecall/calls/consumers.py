@@ -208,8 +208,10 @@ class GuardedJsonConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not hasattr(self, "bucket"):
             self.bucket = TokenBucket(settings.WS_RATE_PER_SECOND, settings.WS_RATE_BURST)
+            # Read once: settings are a lazy object, dear to read on every message.
+            self.max_bytes = settings.WS_MAX_MESSAGE_BYTES
         raw = text_data if text_data is not None else (bytes_data or b"").decode("utf-8", "replace")
-        if len(raw.encode()) > settings.WS_MAX_MESSAGE_BYTES:
+        if len(raw.encode()) > self.max_bytes:
             await self.close(code=4413, reason="message too big")
             return
         if not self.bucket.take():

@@ -32,13 +32,23 @@ class Message:
         return data
 
 
+@functools.cache
+def _shape(annotation: Any) -> tuple[Any, tuple[Any, ...]]:
+    # typing's get_origin/get_args are slow next to a dict lookup, and every message asks.
+    return get_origin(annotation), get_args(annotation)
+
+
 def _check(name: str, value: Any, annotation: Any) -> Any:
-    origin = get_origin(annotation)
+    if annotation is str:  # the commonest field first
+        if not isinstance(value, str):
+            raise SchemaError(f"{name} must be text")
+        return value
     if annotation is Any:
         return value
+    origin, args = _shape(annotation)
     if origin in (Union, types.UnionType):
         errors = []
-        options = get_args(annotation)
+        options = args
         if value is not None:
             # "X | None" given a value: the reason worth reporting is X's, not "must be null".
             options = tuple(o for o in options if o is not type(None)) or options
@@ -53,8 +63,8 @@ def _check(name: str, value: Any, annotation: Any) -> Any:
             raise SchemaError(f"{name} must be null")
         return value
     if origin is Literal:
-        if value not in get_args(annotation):
-            allowed = ", ".join(repr(a) for a in get_args(annotation))
+        if value not in args:
+            allowed = ", ".join(repr(a) for a in args)
             raise SchemaError(f"{name} must be one of {allowed}")
         return value
     if annotation is bool:
@@ -65,10 +75,6 @@ def _check(name: str, value: Any, annotation: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             raise SchemaError(f"{name} must be a whole number")
         return value
-    if annotation is str:
-        if not isinstance(value, str):
-            raise SchemaError(f"{name} must be text")
-        return value
     if origin is dict or annotation is dict:
         if not isinstance(value, dict):
             raise SchemaError(f"{name} must be an object")
@@ -76,7 +82,7 @@ def _check(name: str, value: Any, annotation: Any) -> Any:
     if origin is list:
         if not isinstance(value, list):
             raise SchemaError(f"{name} must be a list")
-        (item,) = get_args(annotation) or (Any,)
+        (item,) = args or (Any,)
         return [_check(f"{name}[{i}]", v, item) for i, v in enumerate(value)]
     if dataclasses.is_dataclass(annotation):
         return _from_dict(annotation, value, name)
