@@ -164,8 +164,9 @@ def _serve(*, port: int, reload: bool) -> None:
         port=port,
         workers=env_int("WEB_WORKERS", 1, minimum=1),
         lifespan="off",
-        proxy_headers=True,
-        forwarded_allow_ips=env_str("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        # REMOTE_ADDR stays the peer that connected: the client's address behind proxies is
+        # read by the app from PROXY_COUNT alone (carecall/core/client_address.py).
+        proxy_headers=False,
         reload=reload,
     )
 

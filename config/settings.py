@@ -143,10 +143,26 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # The sign-in form's field is `username`; emails count the same whatever their case.
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "carecall.accounts.lockout.username_for_lockout"
-AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
-AXES_IPWARE_PROXY_COUNT = env_int("PROXY_COUNT", 0, minimum=0)
+# The client's address, for the lockout and any rate limit by address, is decided by this one
+# setting (carecall/core/client_address.py): the number of reverse proxies in front, each
+# appending the address it saw to X-Forwarded-For. 0: REMOTE_ADDR, and X-Forwarded-For ignored.
+PROXY_COUNT = env_int("PROXY_COUNT", 0, minimum=0, maximum=10)
+if env_optional_str("FORWARDED_ALLOW_IPS") is not None:
+    raise EnvError(
+        "FORWARDED_ALLOW_IPS is not read any more: the client address comes from PROXY_COUNT "
+        "alone (the number of reverse proxies in front); unset FORWARDED_ALLOW_IPS"
+    )
+AXES_CLIENT_IP_CALLABLE = "carecall.core.client_address.client_address"
+# Beside the (email, address) lock: wrong passwords for one account from all addresses together
+# before each further try waits (1 minute, doubling, at most the lockout; accounts/lockout.py).
+SIGN_IN_ACCOUNT_FAILURE_LIMIT = env_int("SIGN_IN_ACCOUNT_FAILURE_LIMIT", 20, minimum=1)
+AXES_HANDLER = "carecall.accounts.lockout.AccountBackoffAxesHandler"
+AXES_LOCKOUT_CALLABLE = "carecall.accounts.lockout.lockout_response"
+# A try refused by a lock is not counted as a failure: the wait the page gives stays true, and
+# only real guesses lengthen the account's backoff.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 
 LANGUAGE_CODE = "en-au"
 LANGUAGES = [("en-au", "English")]
