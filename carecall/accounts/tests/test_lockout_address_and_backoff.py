@@ -262,7 +262,12 @@ def test_through_carecall_serves_uvicorn_a_forged_x_forwarded_for_locks_the_real
     from testsupport.services import free_port
 
     user = make_user("lock@example.test", "Lock Test")
+    from django.db import connections
+
     options = _serve_options(monkeypatch)
+    # The server's threads close their connections after each request (kept ones would block
+    # dropping the PostgreSQL test database).
+    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
     port = free_port()
     config = uvicorn.Config(
         "config.asgi:application",
