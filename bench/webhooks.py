@@ -389,6 +389,7 @@ def measure_lag(
         for received, processed in rows.exclude(processed_at=None).values_list(
             "received_at", "processed_at"
         )
+        if processed is not None
     ]
     _waiting, paid_twice, receipts_twice = _counts()
     return {

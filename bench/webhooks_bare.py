@@ -62,7 +62,7 @@ def starlette_app() -> Any:
             local.db.execute("PRAGMA journal_mode=WAL")
             local.db.execute("PRAGMA synchronous=NORMAL")
             local.db.execute(SCHEMA)
-        return local.db  # type: ignore[no-any-return]
+        return local.db
 
     def store(body: bytes, header: str) -> bool:
         event = verify(body, header, secret)
