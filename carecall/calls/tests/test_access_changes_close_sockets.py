@@ -9,7 +9,7 @@ import asyncio
 
 import pytest
 
-from carecall.calls.tests.ws import Sockets, db, start_call, waiting_path
+from carecall.calls.tests.ws import Call, Socket, Sockets, db, start_call, waiting_path
 from carecall.orgs.models import Role
 from carecall.orgs.services import membership_change_role, membership_remove
 from conftest import World
@@ -19,12 +19,20 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 CLOSED_WITHIN = 2.0  # seconds: the issue's bound
 
 
-async def test_a_clinician_removed_from_the_clinic_loses_the_call_and_the_waiting_area(
+async def _in_a_call_and_watching_the_waiting_area(
     world: World, sockets: Sockets
-) -> None:
+) -> tuple[Call, Socket]:
+    """Dr Chris Lee in a call at Harbour GP, with its waiting area open in another tab."""
     call = await start_call(sockets, world.harbour, world.clinician)
     waiting = await sockets.user(world.clinician, waiting_path(world.harbour.pk))
     await waiting.open()
+    return call, waiting
+
+
+async def test_a_clinician_removed_from_the_clinic_loses_the_call_and_the_waiting_area(
+    world: World, sockets: Sockets
+) -> None:
+    call, waiting = await _in_a_call_and_watching_the_waiting_area(world, sockets)
 
     def remove() -> None:
         membership_remove(
@@ -42,9 +50,7 @@ async def test_a_clinician_removed_from_the_clinic_loses_the_call_and_the_waitin
 async def test_a_deactivated_account_loses_every_socket_it_has_open(
     world: World, sockets: Sockets
 ) -> None:
-    call = await start_call(sockets, world.harbour, world.clinician)
-    waiting = await sockets.user(world.clinician, waiting_path(world.harbour.pk))
-    await waiting.open()
+    call, waiting = await _in_a_call_and_watching_the_waiting_area(world, sockets)
 
     def deactivate() -> None:
         world.clinician.is_active = False
@@ -58,9 +64,7 @@ async def test_a_deactivated_account_loses_every_socket_it_has_open(
 async def test_a_role_change_that_keeps_access_closes_nothing(
     world: World, sockets: Sockets
 ) -> None:
-    call = await start_call(sockets, world.harbour, world.clinician)
-    waiting = await sockets.user(world.clinician, waiting_path(world.harbour.pk))
-    await waiting.open()
+    call, waiting = await _in_a_call_and_watching_the_waiting_area(world, sockets)
 
     def promote() -> None:
         membership_change_role(
