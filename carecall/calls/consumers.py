@@ -1,7 +1,7 @@
 """Websocket consumers: the waiting-area dashboard and each visit's call signalling.
 
 Thin: authenticate on connect, enforce size / rate / schema, call a service, relay events.
-Close codes: 4400 bad message, 4403 not allowed, 4404 unknown, 4409 call ended,
+Close codes: 4400 bad message, 4403 not allowed, 4404 unknown (also any path no route serves), 4409 call ended,
 4413 message too big, 4429 too many messages.
 """
 
@@ -538,6 +538,15 @@ class CallConsumer(GuardedJsonConsumer):
         headers = dict(self.scope.get("headers", []))
         origin = headers.get(b"origin", b"").decode("latin-1")
         return origin or settings.SITE_URL
+
+
+class UnknownPathConsumer(AsyncWebsocketConsumer):
+    """The last websocket route: any other path is accepted and closed with 4404, so the
+    browser sees why (Channels' router raises at the handshake: a 500)."""
+
+    async def connect(self) -> None:
+        await self.accept()
+        await self.close(code=4404, reason="no such websocket")
 
 
 def to_wire_part(value: Any) -> dict[str, Any] | None:
