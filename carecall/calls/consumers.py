@@ -1,8 +1,8 @@
 """Websocket consumers: the waiting-area dashboard and each visit's call signalling.
 
 Thin: authenticate on connect, enforce size / rate / schema, call a service, relay events.
-Close codes: 4400 bad message, 4403 not allowed, 4404 unknown (also any path no route serves), 4409 call ended,
-4413 message too big, 4429 too many messages.
+Close codes: 4400 bad message, 4403 not allowed, 4404 unknown (also a path no route serves),
+4409 call ended, 4413 message too big, 4429 too many messages.
 """
 
 from __future__ import annotations
