@@ -2,12 +2,12 @@
 
     .venv/bin/python bench/call_join_to_first_frame.py [--runs 5] [--check]
 
-Target (DESIGN.md, "Targets"): the first remote frame within 2 s of Join on localhost.
+Target (docs/targets.md): the first remote frame within 2 s of Join on localhost.
 
 Anchor: one page, `getUserMedia` (fake camera + microphone) and two RTCPeerConnections that
 exchange offer/answer and candidates in memory, both sending video; time until both have
 decoded a frame. Nothing of CareCall is in it: no server, no signalling, no page load, so it is
-the floor WebRTC itself sets on this machine (MACHINE-NOTES.md measured ~266 ms).
+the floor WebRTC itself sets on this machine (docs/machine-notes.md: ~266 ms).
 
 CareCall: a patient waits on their visit page; a signed-in clinician clicks **Join** on the
 waiting area. Measured from that click (a capture-phase listener, before the form submits) to

@@ -1,6 +1,6 @@
 """The video call forced through TURN: relay-only ICE against a coturn this test starts.
 
-coturn runs on 127.0.0.1 with `use-auth-secret` (MACHINE-NOTES.md's verified config). The app
+coturn runs on 127.0.0.1 with `use-auth-secret` (the configuration docs/machine-notes.md describes). The app
 hands each participant TURN REST credentials signed with TURN_SECRET (carecall/calls/turn.py) and
 `iceTransportPolicy: "relay"`, so no host candidate may carry media: video decoding on both sides
 means coturn accepted the app's credentials and relayed it. With a secret coturn does not know, no

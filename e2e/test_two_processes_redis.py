@@ -1,4 +1,4 @@
-"""Two CareCall processes, one Redis, one database — the production shape (DESIGN.md, "Real parts").
+"""Two CareCall processes, one Redis, one database — the production shape (docs/targets.md, "The real parts").
 
 A caller who enters on process A must appear live on a clinician's waiting-area page served by
 process B. Each process has its own websockets, so the event can only get from A to B through

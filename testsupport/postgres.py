@@ -2,7 +2,7 @@
 
 With DATABASE_URL set to a postgres:// URL the command just runs. Otherwise a throwaway cluster
 is made in a temporary folder from Debian's PostgreSQL binaries and removed afterwards. As root
-(CI), initdb refuses to run, so the cluster belongs to the `postgres` user (MACHINE-NOTES.md).
+(CI), initdb refuses to run, so the cluster belongs to the `postgres` user (docs/machine-notes.md).
 Without PostgreSQL (and no postgres DATABASE_URL) the pass fails: it must run.
 """
 

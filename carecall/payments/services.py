@@ -1,6 +1,6 @@
 """Payments: the clinic's Stripe connection, payment requests in calls, and what Stripe tells us.
 
-Rules (DESIGN.md, "Payments, precisely"): amounts are integers in minor units and only ever come
+Rules (docs/payments.md): amounts are integers in minor units and only ever come
 from our own record; one PaymentIntent per request (idempotency key = the request's id); Stripe
 decides what is paid, through the webhook or a retrieve, whichever comes first; every change is
 made under a row lock, moves forward only, and announces itself after commit.
