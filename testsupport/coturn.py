@@ -1,6 +1,6 @@
 """A throwaway coturn on 127.0.0.1 with TURN REST credentials (`use-auth-secret`).
 
-The configuration is the one docs/machine-notes.md records as verified for relay-only calls on loopback:
+The configuration is the one verified for relay-only calls on loopback (docs/machine-notes.md):
 `relay-ip=127.0.0.1` and `allow-loopback-peers` are what let a relay reach a peer on loopback.
 Missing `turnserver` (Debian package coturn) skips locally and fails in CI (services.py).
 """
