@@ -110,9 +110,10 @@ def seed(rows: int) -> Seeded:
     from django.db import transaction
 
     from carecall.accounts.models import User
-    from carecall.audit.models import AuditAction, AuditEntry
+    from carecall.audit.models import AuditEntry
     from carecall.calls.models import Participant, ParticipantKind, Visit
     from carecall.orgs.models import Clinic, Membership, Organisation, Role
+    from carecall.payments.audit_actions import PaymentAction
     from carecall.payments.models import PaymentRequest
 
     started = time.perf_counter()
@@ -206,7 +207,7 @@ def seed(rows: int) -> Seeded:
                 moments: list[tuple[datetime, str, str, Any, str]] = [
                     (
                         pr.created_at,
-                        AuditAction.PAYMENT_REQUESTED,
+                        PaymentAction.PAYMENT_REQUESTED,
                         f"{clinician.full_name} <{clinician.email}>",
                         clinician,
                         f"Requested AUD {pr.amount / 100:.2f} from {pr.payer.display_name}",
@@ -214,13 +215,13 @@ def seed(rows: int) -> Seeded:
                 ]
                 if pr.paid_at:
                     moments.append(
-                        (pr.paid_at, AuditAction.PAYMENT_PAID, "Stripe", None, "Paid, visa 4242")
+                        (pr.paid_at, PaymentAction.PAYMENT_PAID, "Stripe", None, "Paid, visa 4242")
                     )
                 if pr.amount_refunded and pr.paid_at:
                     moments.append(
                         (
                             pr.paid_at + timedelta(days=1),
-                            AuditAction.PAYMENT_REFUNDED,
+                            PaymentAction.PAYMENT_REFUNDED,
                             "Hannah Admin <hannah@bench.test>",
                             admin,
                             f"Refund of AUD {pr.amount_refunded / 100:.2f} on {pr.reference}",
@@ -228,9 +229,9 @@ def seed(rows: int) -> Seeded:
                     )
                 elif pr.status in ("cancelled", "expired"):
                     ended = (
-                        AuditAction.PAYMENT_CANCELLED
+                        PaymentAction.PAYMENT_CANCELLED
                         if pr.status == "cancelled"
-                        else AuditAction.PAYMENT_EXPIRED
+                        else PaymentAction.PAYMENT_EXPIRED
                     )
                     moments.append((pr.expires_at, ended, "CareCall", None, pr.status))
                 for when, action, label, actor, summary in moments:

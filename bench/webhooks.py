@@ -307,13 +307,14 @@ def seed_lag(sandbox: Any, args: argparse.Namespace) -> tuple[list[bytes], list[
 def _counts() -> tuple[int, int, int]:
     from django.db.models import Count
 
-    from carecall.audit.models import AuditAction, AuditEntry
+    from carecall.audit.models import AuditEntry
     from carecall.notifications.models import OutboxEmail
+    from carecall.payments.audit_actions import PaymentAction
     from carecall.payments.models import StripeEvent
 
     waiting = StripeEvent.objects.filter(processed_at__isnull=True).count()
     paid_twice = (
-        AuditEntry.objects.filter(action=AuditAction.PAYMENT_PAID)
+        AuditEntry.objects.filter(action=PaymentAction.PAYMENT_PAID)
         .values("target")
         .annotate(n=Count("id"))
         .filter(n__gt=1)

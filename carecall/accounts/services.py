@@ -21,6 +21,7 @@ from carecall.notifications.services import email_send
 from carecall.orgs.access import clinic_for_user, organisation_for_user
 from carecall.orgs.models import CLINIC_ROLES, Clinic, Membership, Organisation, Role
 from carecall.orgs.services import membership_add
+from carecall.orgs.signals import member_changed
 
 
 def token_hash(raw_token: str) -> str:
@@ -215,16 +216,14 @@ def invitation_accept(
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by", "updated_at"])
-    from carecall.audit.models import AuditAction
-    from carecall.audit.services import audit_record
-
     inviter = invitation.invited_by.get_full_name() if invitation.invited_by else "CareCall"
-    audit_record(
-        action=AuditAction.MEMBER_ADDED,
+    member_changed.send(
+        sender=Membership,
+        change="added",
         actor=user,
         organisation=invitation.organisation,
         clinic=invitation.clinic,
-        target=f"user:{user.pk}",
+        user=user,
         summary=f"{user.get_full_name()} ({user.email}) joined as "
         f"{Role(invitation.role).label} (invited by {inviter})",
     )

@@ -1,4 +1,6 @@
-"""The audit trail: who did what, when. Append-only: the app never changes or deletes an entry."""
+"""The audit trail: who did what, when. Append-only: the app never changes or deletes an entry.
+
+The actions are not listed here: each app registers its own (`carecall.audit.actions`)."""
 
 from __future__ import annotations
 
@@ -8,29 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from carecall.audit.actions import audit_action_choices
 from carecall.orgs.models import Clinic, Organisation
-
-
-class AuditAction(models.TextChoices):
-    APP_REQUESTED = "app.requested", _("App requested")
-    APP_APPROVED = "app.approved", _("App request approved")
-    APP_DECLINED = "app.declined", _("App request declined")
-    APP_DISABLED = "app.disabled", _("App disabled")
-    STRIPE_CONNECTED = "stripe.connected", _("Stripe account connected")
-    STRIPE_CHANGED = "stripe.changed", _("Stripe account changed")
-    STRIPE_REMOVED = "stripe.removed", _("Stripe account removed")
-    STRIPE_DISCONNECTED = "stripe.disconnected", _("Stripe account disconnected at Stripe")
-    PAYMENT_REQUESTED = "payment.requested", _("Payment requested")
-    PAYMENT_CANCELLED = "payment.cancelled", _("Payment cancelled")
-    PAYMENT_PAID = "payment.paid", _("Payment paid")
-    PAYMENT_EXPIRED = "payment.expired", _("Payment request expired")
-    PAYMENT_REFUNDED = "payment.refunded", _("Payment refunded")
-    PAYMENT_REFUND_FAILED = "payment.refund_failed", _("Refund failed")
-    RECEIPT_RESENT = "payment.receipt_resent", _("Receipt resent")
-    CLINIC_PAYMENT_SETTINGS = "clinic.payment_settings", _("Clinic payment settings changed")
-    MEMBER_ADDED = "member.added", _("Member added")
-    MEMBER_ROLE_CHANGED = "member.role_changed", _("Role changed")
-    MEMBER_REMOVED = "member.removed", _("Member removed")
 
 
 class AppendOnlyError(Exception):
@@ -54,7 +35,7 @@ class AuditEntry(models.Model):
     )
     # Who acted, as shown, kept even if the user is deleted later ("Stripe" for webhooks).
     actor_label = models.CharField(max_length=200)
-    action = models.CharField(max_length=40, choices=AuditAction.choices)
+    action = models.CharField(max_length=40, choices=audit_action_choices)
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

@@ -3,13 +3,14 @@ from __future__ import annotations
 from typing import Any
 
 from carecall.accounts.models import User
-from carecall.audit.models import AuditAction, AuditEntry
+from carecall.audit.actions import audit_action_is_registered
+from carecall.audit.models import AuditEntry
 from carecall.orgs.models import Clinic, Organisation
 
 
 def audit_record(
     *,
-    action: AuditAction,
+    action: str,
     summary: str,
     actor: User | None,
     actor_label: str = "",
@@ -18,7 +19,11 @@ def audit_record(
     target: str = "",
     data: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Write one entry, in the caller's transaction: it exists only if the change does."""
+    """Write one entry, in the caller's transaction: it exists only if the change does.
+
+    `action` is a code some app registered (`audit_actions_register`); any other is refused."""
+    if not audit_action_is_registered(action):
+        raise ValueError(f"no app registered the audit action {action!r}")
     if organisation is None and clinic is not None:
         organisation = clinic.organisation
     label = actor_label or (f"{actor.get_full_name()} <{actor.email}>" if actor else "CareCall")

@@ -10,7 +10,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from carecall.accounts.models import User
-from carecall.audit.models import AuditAction, AuditEntry
+from carecall.audit.actions import audit_action_choices, audit_action_is_registered
+from carecall.audit.models import AuditEntry
 from carecall.orgs.access import operator_required, organisation_for_user
 
 
@@ -18,7 +19,7 @@ def _page(
     request: HttpRequest, entries: QuerySet[AuditEntry], context: dict[str, object]
 ) -> HttpResponse:
     action = request.GET.get("action", "")
-    if action in AuditAction.values:
+    if audit_action_is_registered(action):
         entries = entries.filter(action=action)
     else:
         action = ""
@@ -26,7 +27,7 @@ def _page(
     return render(
         request,
         "audit/entries.html",
-        {**context, "page": page, "actions": AuditAction.choices, "action": action},
+        {**context, "page": page, "actions": audit_action_choices(), "action": action},
     )
 
 

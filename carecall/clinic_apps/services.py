@@ -11,8 +11,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from carecall.accounts.models import User
-from carecall.audit.models import AuditAction
 from carecall.audit.services import audit_record
+from carecall.clinic_apps.audit_actions import AppAction
 from carecall.clinic_apps.models import (
     AppKey,
     AppRequest,
@@ -93,7 +93,7 @@ def app_request_create(
         )
     names = ", ".join(sorted(c.name for c in clinics))
     audit_record(
-        action=AuditAction.APP_REQUESTED,
+        action=AppAction.APP_REQUESTED,
         actor=actor,
         organisation=organisation,
         target=f"app_request:{request.pk}",
@@ -125,7 +125,7 @@ def app_request_decide(
     new_status = ClinicAppStatus.ENABLED if approve else ClinicAppStatus.DECLINED
     names = ", ".join(sorted(c.name for c in request.clinics.all()))
     audit_record(
-        action=AuditAction.APP_APPROVED if approve else AuditAction.APP_DECLINED,
+        action=AppAction.APP_APPROVED if approve else AppAction.APP_DECLINED,
         actor=actor,
         organisation=request.organisation,
         target=f"app_request:{request.pk}",
@@ -156,7 +156,7 @@ def clinic_app_disable(*, actor: User, clinic_app: ClinicApp) -> ClinicApp:
     clinic_app.status = ClinicAppStatus.DISABLED
     clinic_app.save(update_fields=["status", "updated_at"])
     audit_record(
-        action=AuditAction.APP_DISABLED,
+        action=AppAction.APP_DISABLED,
         actor=actor,
         clinic=clinic_app.clinic,
         target=f"clinic_app:{clinic_app.pk}",

@@ -19,6 +19,7 @@ from carecall.orgs.models import (
     Role,
     validate_timezone,
 )
+from carecall.orgs.signals import member_changed
 
 
 def _unique_slug(model: type[Organisation] | type[Clinic], name: str) -> str:
@@ -166,10 +167,10 @@ def membership_change_role(*, actor: User, membership: Membership, role: Role) -
     old = Role(membership.role).label
     membership.role = role
     membership.save(update_fields=["role", "updated_at"])
-    _audit(
+    _member_changed(
         actor,
         membership,
-        "member.role_changed",
+        "role_changed",
         f"{membership.user.get_full_name()} ({membership.user.email}): {old} → {role.label}",
     )
     return membership
@@ -180,25 +181,23 @@ def membership_remove(*, actor: User, membership: Membership) -> None:
     membership = _lock_place(membership.pk)
     _check_can_manage(actor, membership)
     _keep_an_admin(membership)
-    _audit(
+    _member_changed(
         actor,
         membership,
-        "member.removed",
+        "removed",
         f"Removed {membership.user.get_full_name()} ({membership.user.email}), "
         f"{Role(membership.role).label}",
     )
     membership.delete()
 
 
-def _audit(actor: User | None, membership: Membership, action: str, summary: str) -> None:
-    from carecall.audit.models import AuditAction
-    from carecall.audit.services import audit_record
-
-    audit_record(
-        action=AuditAction(action),
+def _member_changed(actor: User | None, membership: Membership, change: str, summary: str) -> None:
+    member_changed.send(
+        sender=Membership,
+        change=change,
         actor=actor,
         organisation=membership.organisation,
         clinic=membership.clinic,
-        target=f"user:{membership.user_id}",
+        user=membership.user,
         summary=summary,
     )

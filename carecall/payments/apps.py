@@ -7,9 +7,12 @@ class PaymentsConfig(AppConfig):
 
     def ready(self) -> None:
         # The in-call tool registers itself in the call's Apps and tools drawer.
+        from carecall.audit.actions import audit_actions_register
         from carecall.notifications.signals import email_sent
         from carecall.payments import call_tool  # noqa: F401
+        from carecall.payments.audit_actions import PaymentAction
         from carecall.payments.services import receipt_mark_sent
 
+        audit_actions_register(PaymentAction)
         # "Receipt sent" is recorded when the receipt really went out (outbox), not before.
         email_sent.connect(receipt_mark_sent, dispatch_uid="payments.receipt_mark_sent")

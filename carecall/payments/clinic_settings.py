@@ -13,12 +13,12 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from carecall.accounts.models import User
-from carecall.audit.models import AuditAction
 from carecall.audit.services import audit_record
 from carecall.core.currencies import amount_format, amount_parse, amount_to_major, currency_for
 from carecall.core.errors import ServiceError
 from carecall.orgs.access import MANAGERS, clinic_for_user
 from carecall.orgs.models import Clinic, Membership, Role
+from carecall.payments.audit_actions import PaymentAction
 from carecall.payments.models import ClinicReceiptDetails, ProviderNumber
 from carecall.payments.receipts import business_number_clean, free_text_clean
 
@@ -118,7 +118,7 @@ def clinic_payment_settings_update(
         if before == (maximum, email, phone):
             if receipt_changes:
                 audit_record(
-                    action=AuditAction.CLINIC_PAYMENT_SETTINGS,
+                    action=PaymentAction.CLINIC_PAYMENT_SETTINGS,
                     actor=actor,
                     clinic=locked,
                     target=f"clinic:{locked.pk}",
@@ -143,7 +143,7 @@ def clinic_payment_settings_update(
             changes.append(f"contact phone {before[2] or '—'} → {phone or '—'}")
         changes.extend(receipt_changes)
         audit_record(
-            action=AuditAction.CLINIC_PAYMENT_SETTINGS,
+            action=PaymentAction.CLINIC_PAYMENT_SETTINGS,
             actor=actor,
             clinic=locked,
             target=f"clinic:{locked.pk}",

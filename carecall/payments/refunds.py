@@ -30,12 +30,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from carecall.accounts.models import User
-from carecall.audit.models import AuditAction, AuditEntry
+from carecall.audit.models import AuditEntry
 from carecall.audit.services import audit_record
 from carecall.core.currencies import amount_format, amount_parse
 from carecall.core.errors import ServiceError
 from carecall.notifications.services import email_send
 from carecall.orgs.access import MANAGERS, clinic_for_user
+from carecall.payments.audit_actions import PaymentAction
 from carecall.payments.gateway import PaymentGatewayError, RefundResult, get_gateway
 from carecall.payments.models import (
     PaymentRequest,
@@ -180,7 +181,7 @@ def _refund_sent(*, refund: Refund, result: RefundResult, actor: User) -> Refund
             locked.stripe_refund_id = result.id
             locked.save(update_fields=["stripe_refund_id", "updated_at"])
             audit_record(
-                action=AuditAction.PAYMENT_REFUNDED,
+                action=PaymentAction.PAYMENT_REFUNDED,
                 actor=actor,
                 clinic=pr.clinic,
                 target=f"payment:{pr.pk}",
@@ -291,7 +292,7 @@ def _apply_result(
     if refund.status in (RefundStatus.FAILED, RefundStatus.CANCELED):
         why = f": {refund.failure_reason}" if refund.failure_reason else ""
         audit_record(
-            action=AuditAction.PAYMENT_REFUND_FAILED,
+            action=PaymentAction.PAYMENT_REFUND_FAILED,
             actor=None,
             actor_label="Stripe",
             clinic=pr.clinic,
@@ -374,14 +375,14 @@ def payment_request_sync_refunded(*, payment_request: PaymentRequest, amount_ref
         noted = sum(
             int(entry.data.get("refunded_at_stripe") or 0)
             for entry in AuditEntry.objects.filter(
-                target=target, action=AuditAction.PAYMENT_REFUNDED, actor_label="Stripe"
+                target=target, action=PaymentAction.PAYMENT_REFUNDED, actor_label="Stripe"
             )
         )
         outside = min(amount_refunded, pr.amount) - ours - noted
         _set_refunded(pr, amount_refunded)
         if outside > 0:
             audit_record(
-                action=AuditAction.PAYMENT_REFUNDED,
+                action=PaymentAction.PAYMENT_REFUNDED,
                 actor=None,
                 actor_label="Stripe",
                 clinic=pr.clinic,
@@ -406,7 +407,7 @@ def receipt_resend(*, actor: User, payment_request: PaymentRequest) -> None:
     with transaction.atomic():
         receipt_send(pr)
         audit_record(
-            action=AuditAction.RECEIPT_RESENT,
+            action=PaymentAction.RECEIPT_RESENT,
             actor=actor,
             clinic=pr.clinic,
             target=f"payment:{pr.pk}",

@@ -22,7 +22,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from carecall.accounts.models import User
-from carecall.audit.models import AuditAction
 from carecall.audit.services import audit_record
 from carecall.calls.events import broadcast_on_commit, participant_group
 from carecall.calls.models import Participant, ParticipantKind, Visit, VisitStatus
@@ -34,6 +33,7 @@ from carecall.notifications.models import OutboxEmail
 from carecall.notifications.services import email_outbox_send_due, email_send
 from carecall.orgs.access import MANAGERS, clinic_for_user
 from carecall.orgs.models import Clinic
+from carecall.payments.audit_actions import PaymentAction
 from carecall.payments.clinic_settings import payment_max_minor
 from carecall.payments.gateway import Intent, PaymentGatewayError, get_gateway
 from carecall.payments.models import (
@@ -133,7 +133,7 @@ def _cancel_locally(payment_request_id: uuid.UUID, reason: str, actor: User | No
         pr.cancelled_at = timezone.now()
         pr.save()
         audit_record(
-            action=AuditAction.PAYMENT_CANCELLED,
+            action=PaymentAction.PAYMENT_CANCELLED,
             actor=actor,
             actor_label="" if actor else "CareCall",
             clinic=pr.clinic,
@@ -192,7 +192,7 @@ def connection_complete(*, actor: User, clinic: Clinic, code: str) -> StripeConn
         Clinic.objects.filter(pk=clinic.pk).update(currency=account.default_currency)
         changed = previous is not None and previous.account_id != account_id
         audit_record(
-            action=AuditAction.STRIPE_CHANGED if changed else AuditAction.STRIPE_CONNECTED,
+            action=PaymentAction.STRIPE_CHANGED if changed else PaymentAction.STRIPE_CONNECTED,
             actor=actor,
             clinic=clinic,
             target=f"stripe:{account.id}",
@@ -246,7 +246,7 @@ def connection_remove(*, actor: User, clinic: Clinic) -> None:
                 )
             )
         audit_record(
-            action=AuditAction.STRIPE_REMOVED,
+            action=PaymentAction.STRIPE_REMOVED,
             actor=actor,
             clinic=clinic,
             target=f"stripe:{connection.account_id}",
@@ -295,7 +295,7 @@ def connection_forget_account(*, account_id: str, event_created: int | None = No
             return False  # connected again while Stripe was asked: this event is not about it
         if locked is not None:
             audit_record(
-                action=AuditAction.STRIPE_DISCONNECTED,
+                action=PaymentAction.STRIPE_DISCONNECTED,
                 actor=None,
                 actor_label="Stripe",
                 clinic=locked.clinic,
@@ -444,7 +444,7 @@ def payment_request_create(
                     _("The payment could not be saved: nothing was charged. Try again.")
                 ) from None
             audit_record(
-                action=AuditAction.PAYMENT_REQUESTED,
+                action=PaymentAction.PAYMENT_REQUESTED,
                 actor=actor,
                 clinic=clinic,
                 target=f"payment:{pr.pk}",
@@ -611,7 +611,7 @@ def payment_request_expire(*, payment_request: PaymentRequest) -> bool:
         pr.status = PaymentStatus.EXPIRED
         pr.save(update_fields=["status", "updated_at"])
         audit_record(
-            action=AuditAction.PAYMENT_EXPIRED,
+            action=PaymentAction.PAYMENT_EXPIRED,
             actor=None,
             actor_label="CareCall",
             clinic=pr.clinic,
@@ -694,7 +694,7 @@ def payment_request_apply_intent(
             if not pr.receipt_email and intent.receipt_email:
                 pr.receipt_email = intent.receipt_email
             audit_record(
-                action=AuditAction.PAYMENT_PAID,
+                action=PaymentAction.PAYMENT_PAID,
                 actor=None,
                 actor_label="Stripe",
                 clinic=pr.clinic,

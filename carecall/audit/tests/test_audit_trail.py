@@ -10,29 +10,32 @@ import pytest
 from django.urls import reverse
 
 from carecall.accounts.models import User
-from carecall.audit.models import AppendOnlyError, AuditAction, AuditEntry
+from carecall.audit.members import MemberAction
+from carecall.audit.models import AppendOnlyError, AuditEntry
 from carecall.audit.services import audit_record
+from carecall.clinic_apps.audit_actions import AppAction
 from carecall.orgs.models import Role
 from carecall.orgs.services import membership_change_role, membership_remove
+from carecall.payments.audit_actions import PaymentAction
 from conftest import PERSONAS, World, client_for
 
 
 def _seed(world: World) -> tuple[AuditEntry, AuditEntry, AuditEntry]:
     ours = audit_record(
-        action=AuditAction.PAYMENT_REFUNDED,
+        action=PaymentAction.PAYMENT_REFUNDED,
         actor=world.clinic_admin,
         clinic=world.harbour,
         target="payment:ours",
         summary="Refund of AUD 20.00 on CC-OURS01",
     )
     org_level = audit_record(
-        action=AuditAction.APP_REQUESTED,
+        action=AppAction.APP_REQUESTED,
         actor=world.org_admin,
         organisation=world.organisation,
         summary="Requested Payment Gateway for Harbour GP",
     )
     theirs = audit_record(
-        action=AuditAction.PAYMENT_PAID,
+        action=PaymentAction.PAYMENT_PAID,
         actor=None,
         actor_label="Stripe",
         clinic=world.other_clinic,
@@ -105,7 +108,7 @@ def test_the_audit_page_filters_by_action_and_ignores_an_unknown_one(world: Worl
 def test_the_audit_page_is_newest_first_in_pages_of_50(world: World) -> None:
     for i in range(53):
         audit_record(
-            action=AuditAction.RECEIPT_RESENT,
+            action=PaymentAction.RECEIPT_RESENT,
             actor=world.clinic_admin,
             clinic=world.harbour,
             summary=f"entry-{i:02d}",
@@ -126,7 +129,7 @@ def test_a_role_change_and_a_removal_are_recorded_with_old_and_new_role(world: W
     membership_change_role(actor=world.clinic_admin, membership=membership, role=Role.CLINIC_ADMIN)
     membership_remove(actor=world.org_admin, membership=membership)
 
-    changed = AuditEntry.objects.get(action=AuditAction.MEMBER_ROLE_CHANGED)
+    changed = AuditEntry.objects.get(action=MemberAction.MEMBER_ROLE_CHANGED)
     assert (changed.actor, changed.clinic, changed.organisation, changed.target) == (
         world.clinic_admin,
         world.harbour,
@@ -134,7 +137,7 @@ def test_a_role_change_and_a_removal_are_recorded_with_old_and_new_role(world: W
         f"user:{world.clinician.pk}",
     )
     assert changed.summary == "Chris Lee (chris@example.test): Clinician → Clinic admin"
-    removed = AuditEntry.objects.get(action=AuditAction.MEMBER_REMOVED)
+    removed = AuditEntry.objects.get(action=MemberAction.MEMBER_REMOVED)
     assert removed.actor == world.org_admin
     assert "Removed Chris Lee (chris@example.test)" in removed.summary
 

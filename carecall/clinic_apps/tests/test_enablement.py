@@ -377,7 +377,8 @@ def test_apps_page_shows_status_per_clinic(world: World) -> None:
 
 
 def test_every_step_is_in_the_audit_log(world: World) -> None:
-    from carecall.audit.models import AuditAction, AuditEntry
+    from carecall.audit.models import AuditEntry
+    from carecall.clinic_apps.audit_actions import AppAction
 
     request = _request(world, world.harbour)
     app_request_decide(actor=world.operator, request=request, approve=True, comment="Welcome.")
@@ -385,9 +386,9 @@ def test_every_step_is_in_the_audit_log(world: World) -> None:
 
     entries = list(AuditEntry.objects.order_by("at", "id"))
     assert [(e.action, e.actor) for e in entries] == [
-        (AuditAction.APP_REQUESTED, world.org_admin),
-        (AuditAction.APP_APPROVED, world.operator),
-        (AuditAction.APP_DISABLED, world.operator),
+        (AppAction.APP_REQUESTED, world.org_admin),
+        (AppAction.APP_APPROVED, world.operator),
+        (AppAction.APP_DISABLED, world.operator),
     ]
     assert "Harbour GP" in entries[0].summary
     assert "Welcome." in entries[1].summary

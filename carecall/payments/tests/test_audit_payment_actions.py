@@ -8,10 +8,12 @@ from typing import Any
 import pytest
 
 import stripe_sandbox
-from carecall.audit.models import AuditAction, AuditEntry
+from carecall.audit.models import AuditEntry
+from carecall.clinic_apps.audit_actions import AppAction
 from carecall.clinic_apps.models import AppKey
 from carecall.clinic_apps.services import app_request_create, app_request_decide
 from carecall.core.errors import ServiceError
+from carecall.payments.audit_actions import PaymentAction
 from carecall.payments.gateway import PaymentGatewayError
 from carecall.payments.refunds import receipt_resend, refund_create
 from carecall.payments.services import connection_remove, payment_request_cancel
@@ -26,11 +28,11 @@ from carecall.payments.tests.test_records_support import paid_request
 from conftest import World
 
 
-def _entries(action: AuditAction) -> list[AuditEntry]:
+def _entries(action: str) -> list[AuditEntry]:
     return list(AuditEntry.objects.filter(action=action).order_by("id"))
 
 
-def _one(action: AuditAction) -> AuditEntry:
+def _one(action: str) -> AuditEntry:
     (entry,) = _entries(action)
     return entry
 
@@ -51,19 +53,19 @@ def test_app_requests_and_both_decisions_are_recorded(world: World) -> None:
         actor=world.operator, request=declined, approve=False, comment="Missing ABN."
     )
 
-    requested = _entries(AuditAction.APP_REQUESTED)
+    requested = _entries(AppAction.APP_REQUESTED)
     assert [(e.actor, e.organisation) for e in requested] == [
         (world.org_admin, world.organisation),
         (world.org_admin, world.organisation),
     ]
     assert "Payment Gateway for Harbour GP" in requested[0].summary
     assert "Payment Gateway for Northside Physio" in requested[1].summary
-    approved = _one(AuditAction.APP_APPROVED)
+    approved = _one(AppAction.APP_APPROVED)
     assert (approved.actor, approved.actor_label) == (
         world.operator,
         "Sam Operator <sam@carecall.test>",
     )
-    rejected = _one(AuditAction.APP_DECLINED)
+    rejected = _one(AppAction.APP_DECLINED)
     assert rejected.actor == world.operator
     assert rejected.summary.endswith(": Missing ABN.")
     assert rejected.target == f"app_request:{declined.pk}"
@@ -77,17 +79,17 @@ def test_connecting_changing_and_removing_the_stripe_account_are_recorded(
     connect_clinic(world, sandbox, world.harbour, NORTHSIDE)
     connection_remove(actor=world.clinic_admin, clinic=world.harbour)
 
-    connected = _one(AuditAction.STRIPE_CONNECTED)
+    connected = _one(PaymentAction.STRIPE_CONNECTED)
     assert (connected.actor, connected.clinic, connected.organisation) == (
         world.org_admin,
         world.harbour,
         world.organisation,
     )
     assert connected.target == f"stripe:{stripe_sandbox.HARBOUR_GP_ACCOUNT_ID}"
-    changed = _one(AuditAction.STRIPE_CHANGED)
+    changed = _one(PaymentAction.STRIPE_CHANGED)
     assert stripe_sandbox.HARBOUR_GP_ACCOUNT_ID in changed.summary
     assert NORTHSIDE in changed.summary
-    removed = _one(AuditAction.STRIPE_REMOVED)
+    removed = _one(PaymentAction.STRIPE_REMOVED)
     assert (removed.actor, removed.target) == (world.clinic_admin, f"stripe:{NORTHSIDE}")
 
 
@@ -106,7 +108,7 @@ def test_a_payments_life_is_recorded_requested_paid_refunded_receipt_resent(
     receipt_resend(actor=connected.org_admin, payment_request=pr)
 
     target = f"payment:{pr.pk}"
-    requested = _one(AuditAction.PAYMENT_REQUESTED)
+    requested = _one(PaymentAction.PAYMENT_REQUESTED)
     assert (requested.actor, requested.clinic, requested.target) == (
         connected.clinician,
         connected.harbour,
@@ -115,14 +117,14 @@ def test_a_payments_life_is_recorded_requested_paid_refunded_receipt_resent(
     assert requested.summary == (
         f"Requested AUD 120.50 from Pat Jones: Long consultation ({pr.reference})"
     )
-    paid = _one(AuditAction.PAYMENT_PAID)
+    paid = _one(PaymentAction.PAYMENT_PAID)
     assert (paid.actor, paid.actor_label, paid.target) == (None, "Stripe", target)
-    refunded = _one(AuditAction.PAYMENT_REFUNDED)
+    refunded = _one(PaymentAction.PAYMENT_REFUNDED)
     assert (refunded.actor, refunded.target) == (connected.clinic_admin, target)
     assert refunded.summary == (
         f"Refund of AUD 20.50 on {pr.reference} (Requested by the patient): Cut short"
     )
-    resent = _one(AuditAction.RECEIPT_RESENT)
+    resent = _one(PaymentAction.RECEIPT_RESENT)
     assert (resent.actor, resent.target) == (connected.org_admin, target)
     assert all(e.organisation == connected.organisation for e in AuditEntry.objects.all())
 
@@ -135,7 +137,7 @@ def test_cancelling_is_recorded_with_who_and_why(
 
     payment_request_cancel(actor=connected.clinician, payment_request=pr)
 
-    cancelled = _one(AuditAction.PAYMENT_CANCELLED)
+    cancelled = _one(PaymentAction.PAYMENT_CANCELLED)
     assert (cancelled.actor, cancelled.target) == (connected.clinician, f"payment:{pr.pk}")
     assert cancelled.summary == f"Cancelled AUD 85.00 ({pr.reference}): Cancelled by Chris Lee."
 
@@ -170,7 +172,7 @@ def test_a_refused_or_failed_refund_leaves_no_audit_entry(
             form_token="stripe-down",
         )
 
-    assert _entries(AuditAction.PAYMENT_REFUNDED) == []
+    assert _entries(PaymentAction.PAYMENT_REFUNDED) == []
 
 
 def test_a_payment_request_stripe_refused_leaves_no_audit_entry(
@@ -182,4 +184,4 @@ def test_a_payment_request_stripe_refused_leaves_no_audit_entry(
     with pytest.raises(PaymentGatewayError):
         request_payment(connected, call)
 
-    assert _entries(AuditAction.PAYMENT_REQUESTED) == []
+    assert _entries(PaymentAction.PAYMENT_REQUESTED) == []

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from carecall.audit.models import AuditAction, AuditEntry
+from carecall.audit.models import AuditEntry
 from carecall.core.errors import ServiceError
 from carecall.orgs.models import Clinic
+from carecall.payments.audit_actions import PaymentAction
 from carecall.payments.clinic_settings import clinic_payment_settings_update
 from carecall.payments.models import PaymentRequest
 from carecall.payments.tests.helpers import Call, request_payment
@@ -59,7 +60,7 @@ def test_clinic_and_org_admins_see_and_change_the_payment_settings(
         "front.desk@harbour.test",
         "+61 2 9000 1234",
     )
-    (entry,) = AuditEntry.objects.filter(action=AuditAction.CLINIC_PAYMENT_SETTINGS)
+    (entry,) = AuditEntry.objects.filter(action=PaymentAction.CLINIC_PAYMENT_SETTINGS)
     assert entry.actor == world.persona(persona)
     assert entry.clinic == world.harbour
     assert "largest payment request AUD 10,000.00 → AUD 2,500.00" in entry.summary
@@ -78,7 +79,7 @@ def test_clinic_and_org_admins_see_and_change_the_payment_settings(
         follow=True,
     )
     assert "Payment settings saved." in again.content.decode()
-    assert AuditEntry.objects.filter(action=AuditAction.CLINIC_PAYMENT_SETTINGS).count() == 1
+    assert AuditEntry.objects.filter(action=PaymentAction.CLINIC_PAYMENT_SETTINGS).count() == 1
 
 
 @pytest.mark.parametrize(
@@ -92,7 +93,7 @@ def test_others_cannot_change_the_payment_settings(world: World, persona: str, s
     assert _post(world, persona, world.harbour).status_code == status
 
     assert _settings(world.harbour) == before
-    assert not AuditEntry.objects.filter(action=AuditAction.CLINIC_PAYMENT_SETTINGS).exists()
+    assert not AuditEntry.objects.filter(action=PaymentAction.CLINIC_PAYMENT_SETTINGS).exists()
 
 
 def test_anonymous_is_sent_to_sign_in(world: World) -> None:
@@ -179,7 +180,7 @@ def test_bad_input_gets_a_clear_message_and_changes_nothing(
     assert message in page
     assert f'value="{value}"' in page or not value  # what was typed stays in the form
     assert _settings(world.harbour) == before
-    assert not AuditEntry.objects.filter(action=AuditAction.CLINIC_PAYMENT_SETTINGS).exists()
+    assert not AuditEntry.objects.filter(action=PaymentAction.CLINIC_PAYMENT_SETTINGS).exists()
 
 
 def test_a_zero_decimal_currency_is_read_with_its_own_decimals(world: World) -> None:

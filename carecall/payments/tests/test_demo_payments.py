@@ -10,11 +10,12 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 import stripe_sandbox
-from carecall.audit.models import AuditAction, AuditEntry
+from carecall.audit.models import AuditEntry
 from carecall.calls.models import Participant
 from carecall.notifications.models import OutboxEmail
 from carecall.orgs.demo import demo_seed
 from carecall.orgs.models import Clinic
+from carecall.payments.audit_actions import PaymentAction
 from carecall.payments.demo import demo_payments_seed
 from carecall.payments.models import (
     PaymentRequest,
@@ -73,13 +74,13 @@ def test_the_demo_makes_weeks_of_paid_requests_refunds_and_a_report_through_the_
     for pr in requests:
         visit = pr.visit
         entries = {e.action: e.at for e in AuditEntry.objects.filter(target=f"payment:{pr.pk}")}
-        assert entries[AuditAction.PAYMENT_REQUESTED] == pr.created_at
+        assert entries[PaymentAction.PAYMENT_REQUESTED] == pr.created_at
         assert visit.entered_at < pr.created_at
         assert visit.ended_at is not None and pr.created_at < visit.ended_at
         clinician = Participant.objects.get(visit=visit, user__isnull=False)
         assert clinician.joined_at is not None and clinician.joined_at < pr.created_at
         if pr.paid_at is not None:
-            assert entries[AuditAction.PAYMENT_PAID] == pr.paid_at
+            assert entries[PaymentAction.PAYMENT_PAID] == pr.paid_at
             assert pr.created_at < pr.paid_at < visit.ended_at
             local_hour = pr.paid_at.astimezone(ZoneInfo(clinic.timezone)).hour
             assert 8 <= local_hour <= 18  # opening hours, in the clinic's own time zone

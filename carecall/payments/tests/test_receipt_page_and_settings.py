@@ -17,10 +17,11 @@ from django.test import Client
 from django.urls import reverse
 
 import stripe_sandbox
-from carecall.audit.models import AuditAction, AuditEntry
+from carecall.audit.models import AuditEntry
 from carecall.calls.services import guest_invite_create
 from carecall.core.currencies import amount_format
 from carecall.notifications.models import OutboxEmail
+from carecall.payments.audit_actions import PaymentAction
 from carecall.payments.models import ClinicReceiptDetails, PaymentRequest, ProviderNumber
 from carecall.payments.receipts import abn_is_valid
 from carecall.payments.refunds import refund_create
@@ -260,7 +261,7 @@ def test_a_wrong_abn_is_said_next_to_its_field_and_nothing_is_saved(connected: W
     assert "[invalid]" in blocks["pay-business_number"]
     assert "ABN: 11 digits" not in blocks["pay-legal_name"]
     assert not ClinicReceiptDetails.objects.filter(clinic=connected.harbour).exists()
-    assert not AuditEntry.objects.filter(action=AuditAction.CLINIC_PAYMENT_SETTINGS).exists()
+    assert not AuditEntry.objects.filter(action=PaymentAction.CLINIC_PAYMENT_SETTINGS).exists()
 
 
 @pytest.mark.parametrize(
@@ -298,7 +299,7 @@ def test_clearing_a_provider_number_removes_it_audited(connected: World) -> None
         == 302
     )
     assert not ProviderNumber.objects.exists()
-    entry = AuditEntry.objects.filter(action=AuditAction.CLINIC_PAYMENT_SETTINGS).latest("at")
+    entry = AuditEntry.objects.filter(action=PaymentAction.CLINIC_PAYMENT_SETTINGS).latest("at")
     assert f"provider number of {connected.clinician.full_name} 2123456A → —" in entry.summary
 
 
@@ -345,4 +346,4 @@ def test_the_demo_clinics_have_receipt_details_and_provider_numbers(db: None) ->
     assert "Sydney NSW 2000" in harbour.address
     numbers = dict(ProviderNumber.objects.values_list("user__email", "number"))
     assert numbers == {"chris@demo-health.test": "2426591B", "nina@demo-health.test": "4021735J"}
-    assert AuditEntry.objects.filter(action=AuditAction.CLINIC_PAYMENT_SETTINGS).count() == 2
+    assert AuditEntry.objects.filter(action=PaymentAction.CLINIC_PAYMENT_SETTINGS).count() == 2

@@ -15,10 +15,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 import stripe_sandbox
-from carecall.audit.models import AuditAction, AuditEntry
+from carecall.audit.models import AuditEntry
 from carecall.core.currencies import amount_format
 from carecall.core.errors import ServiceError
 from carecall.notifications.models import OutboxEmail
+from carecall.payments.audit_actions import PaymentAction
 from carecall.payments.models import ClinicReceiptDetails, PaymentRequest, ProviderNumber
 from carecall.payments.receipts import abn_is_valid, business_number_clean, receipt_url
 from carecall.payments.tests.helpers import (
@@ -135,7 +136,7 @@ def test_admins_set_receipt_details_audited_and_others_cannot(connected: World) 
         "51 824 753 556",
     )
     assert ProviderNumber.objects.get(clinic=connected.harbour).number == "2123456A"
-    entry = AuditEntry.objects.filter(action=AuditAction.CLINIC_PAYMENT_SETTINGS).latest("at")
+    entry = AuditEntry.objects.filter(action=PaymentAction.CLINIC_PAYMENT_SETTINGS).latest("at")
     for change in (
         "receipt legal name — → Smith & Jones Medical Pty Ltd",
         "receipt address — → Level 2, 10 Harbour St, Sydney NSW 2000",

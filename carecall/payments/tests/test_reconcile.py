@@ -227,7 +227,8 @@ def test_expiry_is_on_the_audit_trail_and_the_clinician_sees_expired_on_list_and
     sandbox: stripe_sandbox.SandboxServer,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    from carecall.audit.models import AuditAction, AuditEntry
+    from carecall.audit.models import AuditEntry
+    from carecall.payments.audit_actions import PaymentAction
     from conftest import client_for
 
     PaymentRequest.objects.filter(pk=pr.pk).update(
@@ -237,7 +238,7 @@ def test_expiry_is_on_the_audit_trail_and_the_clinician_sees_expired_on_list_and
     with django_capture_on_commit_callbacks(execute=True):
         assert _reconcile() == _counts(0, 0, 1)
 
-    (entry,) = AuditEntry.objects.filter(action=AuditAction.PAYMENT_EXPIRED)
+    (entry,) = AuditEntry.objects.filter(action=PaymentAction.PAYMENT_EXPIRED)
     assert (entry.target, entry.actor_label, entry.clinic_id) == (
         f"payment:{pr.pk}",
         "CareCall",
@@ -247,7 +248,7 @@ def test_expiry_is_on_the_audit_trail_and_the_clinician_sees_expired_on_list_and
     # A second run changes nothing and writes nothing more.
     with django_capture_on_commit_callbacks(execute=True):
         assert _reconcile("--older-than-minutes", "0") == _counts(0, 0, 0)
-    assert AuditEntry.objects.filter(action=AuditAction.PAYMENT_EXPIRED).count() == 1
+    assert AuditEntry.objects.filter(action=PaymentAction.PAYMENT_EXPIRED).count() == 1
 
     clinician = client_for(connected.clinician)  # the one who asked for it
     listed = clinician.get(f"/clinics/{pr.clinic_id}/payments/").content.decode()
@@ -264,7 +265,8 @@ def test_expiry_is_on_the_audit_trail_and_the_clinician_sees_expired_on_list_and
 def test_a_request_expired_when_the_patient_opens_it_late_is_on_the_audit_trail_too(
     call: Call, pr: PaymentRequest, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from carecall.audit.models import AuditAction, AuditEntry
+    from carecall.audit.models import AuditEntry
+    from carecall.payments.audit_actions import PaymentAction
 
     PaymentRequest.objects.filter(pk=pr.pk).update(expires_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
@@ -273,7 +275,7 @@ def test_a_request_expired_when_the_patient_opens_it_late_is_on_the_audit_trail_
     assert pr.status == PaymentStatus.EXPIRED
     assert (
         AuditEntry.objects.filter(
-            action=AuditAction.PAYMENT_EXPIRED, target=f"payment:{pr.pk}"
+            action=PaymentAction.PAYMENT_EXPIRED, target=f"payment:{pr.pk}"
         ).count()
         == 1
     )

@@ -12,8 +12,9 @@ from django.core import mail
 from django.urls import reverse
 
 import stripe_sandbox
-from carecall.audit.models import AuditAction, AuditEntry
+from carecall.audit.models import AuditEntry
 from carecall.audit.services import audit_record
+from carecall.payments.audit_actions import PaymentAction
 from carecall.payments.models import PaymentRequest, PaymentStatus
 from carecall.payments.services import payment_request_cancel
 from carecall.payments.tests.helpers import request_payment
@@ -125,9 +126,9 @@ def test_the_timeline_is_in_the_order_things_happened_across_ten_oclock(world: W
     )
     PaymentRequest.objects.filter(pk=pr.pk).update(receipt_sent_at=at("2026-03-11 10:03:30"))
     for action, actor, summary, when in (
-        (AuditAction.PAYMENT_REQUESTED, world.clinician, "Requested", "2026-03-11 09:58"),
-        (AuditAction.PAYMENT_PAID, None, "Paid", "2026-03-11 10:03"),
-        (AuditAction.PAYMENT_REFUNDED, world.clinic_admin, "Refund", "2026-03-11 14:15"),
+        (PaymentAction.PAYMENT_REQUESTED, world.clinician, "Requested", "2026-03-11 09:58"),
+        (PaymentAction.PAYMENT_PAID, None, "Paid", "2026-03-11 10:03"),
+        (PaymentAction.PAYMENT_REFUNDED, world.clinic_admin, "Refund", "2026-03-11 14:15"),
     ):
         entry = audit_record(
             action=action,
@@ -168,7 +169,7 @@ def test_resend_receipt_emails_the_patient_again_and_is_audited(
     assert receipt.to == ["pat@example.test"]
     assert pr.reference in receipt.subject
     assert "AUD 85.00" in receipt.body
-    entry = AuditEntry.objects.get(action=AuditAction.RECEIPT_RESENT)
+    entry = AuditEntry.objects.get(action=PaymentAction.RECEIPT_RESENT)
     assert (entry.actor, entry.clinic, entry.target) == (
         connected.clinic_admin,
         connected.harbour,
@@ -208,7 +209,7 @@ def test_resend_receipt_without_a_receipt_to_send_says_why_and_sends_nothing(
 
     assert message in html.unescape(response.content.decode())
     assert mail.outbox == []
-    assert not AuditEntry.objects.filter(action=AuditAction.RECEIPT_RESENT).exists()
+    assert not AuditEntry.objects.filter(action=PaymentAction.RECEIPT_RESENT).exists()
 
 
 def test_a_clinician_cannot_resend_a_receipt(world: World) -> None:

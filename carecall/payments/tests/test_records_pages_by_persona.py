@@ -11,7 +11,8 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from carecall.audit.models import AuditAction, AuditEntry
+from carecall.audit.models import AuditEntry
+from carecall.payments.audit_actions import PaymentAction
 from carecall.payments.models import PaymentRequest, PaymentStatus, Refund
 from carecall.payments.tests.test_records_support import add_request, at
 from conftest import PERSONAS, World, client_for
@@ -120,7 +121,7 @@ def test_records_page_by_persona(world: World, page: Page, persona: str) -> None
     if expected in (403, 404) or persona == "anonymous":
         assert mail.outbox == []
         assert not Refund.objects.exists()
-        assert not AuditEntry.objects.filter(action=AuditAction.RECEIPT_RESENT).exists()
+        assert not AuditEntry.objects.filter(action=PaymentAction.RECEIPT_RESENT).exists()
     mine.refresh_from_db()
     assert (mine.status, mine.amount_refunded) == (PaymentStatus.PAID, 0)
 

@@ -19,10 +19,11 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 
 import stripe_sandbox
-from carecall.audit.models import AuditAction, AuditEntry
+from carecall.audit.models import AuditEntry
 from carecall.core.errors import ServiceError
 from carecall.orgs.models import Clinic
 from carecall.payments import refunds
+from carecall.payments.audit_actions import PaymentAction
 from carecall.payments.gateway import RefundResult, get_gateway
 from carecall.payments.models import PaymentRequest, PaymentStatus, Refund, RefundStatus
 from carecall.payments.refunds import refund_create, refunds_resume_unsent
@@ -232,7 +233,7 @@ def test_a_refund_a_crash_left_unsent_is_recorded_from_stripe_and_not_made_twice
     assert _stripe_refunds(sandbox, pr) == [2000]
     pr.refresh_from_db()
     assert (pr.status, pr.amount_refunded) == (PaymentStatus.PARTIALLY_REFUNDED, 2000)
-    assert AuditEntry.objects.filter(action=AuditAction.PAYMENT_REFUNDED).count() == 1
+    assert AuditEntry.objects.filter(action=PaymentAction.PAYMENT_REFUNDED).count() == 1
     assert refunds_resume_unsent() == 0
 
 

@@ -19,8 +19,9 @@ from django.test import Client
 from django.urls import reverse
 
 import stripe_sandbox
-from carecall.audit.models import AuditAction, AuditEntry
+from carecall.audit.models import AuditEntry
 from carecall.core.errors import ServiceError
+from carecall.payments.audit_actions import PaymentAction
 from carecall.payments.models import PaymentRequest, PaymentStatus, Refund, RefundStatus
 from carecall.payments.refunds import refund_create, refundable_amount
 from carecall.payments.services import payment_request_reconcile
@@ -89,7 +90,7 @@ def _unchanged(pr: PaymentRequest, sandbox: stripe_sandbox.SandboxServer) -> Non
     pr.refresh_from_db()
     assert (pr.status, pr.amount_refunded) == (before_status, before_refunded)
     assert not Refund.objects.exists()
-    assert not AuditEntry.objects.filter(action=AuditAction.PAYMENT_REFUNDED).exists()
+    assert not AuditEntry.objects.filter(action=PaymentAction.PAYMENT_REFUNDED).exists()
     assert _stripe_refunds(sandbox, pr) == []
     assert mail.outbox == []
 
@@ -300,7 +301,7 @@ def test_a_double_submitted_refund_form_refunds_once(
     paid.refresh_from_db()
     assert paid.amount_refunded == 2000
     assert len(mail.outbox) == 1
-    assert AuditEntry.objects.filter(action=AuditAction.PAYMENT_REFUNDED).count() == 1
+    assert AuditEntry.objects.filter(action=PaymentAction.PAYMENT_REFUNDED).count() == 1
 
 
 def test_a_form_token_used_for_one_payment_cannot_refund_another(

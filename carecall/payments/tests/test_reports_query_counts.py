@@ -12,9 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from carecall.accounts.models import User
-from carecall.audit.models import AuditAction
 from carecall.audit.services import audit_record
 from carecall.orgs.models import Membership, Role
+from carecall.payments.audit_actions import PaymentAction
 from carecall.payments.models import PaymentRequest, PaymentStatus, Refund, RefundStatus
 from carecall.payments.tests.test_records_support import add_request, at
 from conftest import World, client_for
@@ -134,7 +134,7 @@ def test_a_payments_page_costs_the_same_with_one_refund_or_many(world: World) ->
             status=RefundStatus.SUCCEEDED,
         )
         audit_record(
-            action=AuditAction.PAYMENT_REFUNDED,
+            action=PaymentAction.PAYMENT_REFUNDED,
             actor=world.clinic_admin,
             clinic=world.harbour,
             target=f"payment:{pr.pk}",

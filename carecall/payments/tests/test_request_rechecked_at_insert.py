@@ -12,11 +12,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 import stripe_sandbox
-from carecall.audit.models import AuditAction, AuditEntry
+from carecall.audit.models import AuditEntry
 from carecall.calls.models import Participant, ParticipantKind
 from carecall.calls.services import participant_leave, visit_end
 from carecall.core.errors import ServiceError
 from carecall.payments import services
+from carecall.payments.audit_actions import PaymentAction
 from carecall.payments.gateway import Intent
 from carecall.payments.models import OPEN_STATUSES, PaymentRequest, StripeConnection
 from carecall.payments.tests.helpers import (
@@ -65,7 +66,7 @@ def _status_at_stripe(sandbox: stripe_sandbox.SandboxServer, intent_id: str | No
 def _nothing_requested() -> bool:
     return (
         not PaymentRequest.objects.exists()
-        and not AuditEntry.objects.filter(action=AuditAction.PAYMENT_REQUESTED).exists()
+        and not AuditEntry.objects.filter(action=PaymentAction.PAYMENT_REQUESTED).exists()
     )
 
 

@@ -12,8 +12,9 @@ from django.db import connection
 from django.test import Client
 
 import stripe_sandbox
-from carecall.audit.models import AuditAction, AuditEntry
+from carecall.audit.models import AuditEntry
 from carecall.payments import services
+from carecall.payments.audit_actions import PaymentAction
 from carecall.payments.models import PaymentRequest, PaymentStatus
 from carecall.payments.tests.helpers import (
     HARBOUR,
@@ -170,7 +171,7 @@ def test_a_stripe_slower_than_the_timeout_gives_try_again_and_leaves_nothing_hal
     assert response.json() == {"error": TRY_AGAIN}
     assert waited < SLOW_MS / 1000  # the timeout answered, not Stripe
     assert not PaymentRequest.objects.exists()
-    assert not AuditEntry.objects.filter(action=AuditAction.PAYMENT_REQUESTED).exists()
+    assert not AuditEntry.objects.filter(action=PaymentAction.PAYMENT_REQUESTED).exists()
     assert listener.payments() == []
     # The slow call may still make its intent at Stripe once it gets there; nobody has its
     # client secret and nothing is charged.

@@ -19,9 +19,10 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 import stripe_sandbox
-from carecall.audit.models import AuditAction, AuditEntry
+from carecall.audit.models import AuditEntry
 from carecall.jobs.worker import worker_drain, worker_start
 from carecall.payments import services, webhooks
+from carecall.payments.audit_actions import PaymentAction
 from carecall.payments.models import PaymentRequest, PaymentStatus, StripeEvent
 from carecall.payments.tests.helpers import (
     Call,
@@ -277,7 +278,7 @@ def test_an_event_whose_task_was_lost_is_queued_again_and_processed_once(
     pr.refresh_from_db()
     assert pr.status == PaymentStatus.PAID
     assert len(mail.outbox) == 1
-    assert AuditEntry.objects.filter(action=AuditAction.PAYMENT_PAID).count() == 1
+    assert AuditEntry.objects.filter(action=PaymentAction.PAYMENT_PAID).count() == 1
 
 
 def test_an_event_held_by_a_worker_that_died_is_taken_again_when_its_lease_runs_out(
@@ -385,7 +386,7 @@ def test_two_workers_at_once_process_each_event_once_and_send_one_receipt_each(
         assert pr.status == PaymentStatus.PAID
     receipts = sorted(m.to[0] for m in mail.outbox if m.subject.startswith("Your receipt"))
     assert receipts == [f"p{i}@example.test" for i in range(6)]
-    assert AuditEntry.objects.filter(action=AuditAction.PAYMENT_PAID).count() == 6
+    assert AuditEntry.objects.filter(action=PaymentAction.PAYMENT_PAID).count() == 6
 
 
 def _unknown_intent_event(

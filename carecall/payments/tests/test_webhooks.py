@@ -16,7 +16,8 @@ from django.db import connection
 from django.test import Client
 
 import stripe_sandbox
-from carecall.audit.models import AuditAction, AuditEntry
+from carecall.audit.models import AuditEntry
+from carecall.payments.audit_actions import PaymentAction
 from carecall.payments.models import PaymentRequest, PaymentStatus, StripeEvent
 from carecall.payments.tests.conftest import WebhookRecorder
 from carecall.payments.tests.helpers import (
@@ -159,7 +160,7 @@ def test_a_redelivered_event_gets_200_and_has_no_second_effect(
     assert StripeEvent.objects.count() == 1
     assert len(mail.outbox) == 1
     assert listener.payments() == []
-    assert AuditEntry.objects.filter(action=AuditAction.PAYMENT_PAID).count() == 1
+    assert AuditEntry.objects.filter(action=PaymentAction.PAYMENT_PAID).count() == 1
 
 
 def test_payment_failed_webhook_records_the_decline_reason(
@@ -306,7 +307,7 @@ def test_whichever_of_webhook_and_complete_comes_second_is_a_no_op(
     pr.refresh_from_db()
     assert pr.paid_at == paid_at
     assert len(mail.outbox) == 1
-    assert AuditEntry.objects.filter(action=AuditAction.PAYMENT_PAID).count() == 1
+    assert AuditEntry.objects.filter(action=PaymentAction.PAYMENT_PAID).count() == 1
 
 
 def _race(**actions: Callable[[], Any]) -> dict[str, int]:
@@ -358,5 +359,5 @@ def test_webhook_and_complete_racing_give_one_payment_and_one_receipt(
         assert pr.status == PaymentStatus.PAID
     receipts = sorted(m.to[0] for m in mail.outbox if m.subject.startswith("Your receipt"))
     assert receipts == [f"race{i}@example.test" for i in range(rounds)]
-    assert AuditEntry.objects.filter(action=AuditAction.PAYMENT_PAID).count() == rounds
+    assert AuditEntry.objects.filter(action=PaymentAction.PAYMENT_PAID).count() == rounds
     assert PaymentRequest.objects.filter(receipt_sent_at__isnull=False).count() == rounds

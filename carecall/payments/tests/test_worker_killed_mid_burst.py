@@ -18,8 +18,9 @@ from django.db.models import Count
 from django.test import Client
 
 import stripe_sandbox
-from carecall.audit.models import AuditAction, AuditEntry
+from carecall.audit.models import AuditEntry
 from carecall.notifications.models import OutboxEmail
+from carecall.payments.audit_actions import PaymentAction
 from carecall.payments.models import PaymentRequest, PaymentStatus, StripeEvent
 from carecall.payments.tests.helpers import (
     Call,
@@ -119,7 +120,7 @@ def test_carecall_worker_killed_mid_burst_and_restarted_loses_nothing_and_double
     for pr in requests:
         pr.refresh_from_db()
         assert pr.status == PaymentStatus.PAID
-    paid = AuditEntry.objects.filter(action=AuditAction.PAYMENT_PAID)
+    paid = AuditEntry.objects.filter(action=PaymentAction.PAYMENT_PAID)
     per_payment: Any = paid.values("target").annotate(n=Count("id"))
     assert sorted(row["n"] for row in per_payment) == [1] * len(requests)
     receipts = OutboxEmail.objects.filter(tag__startswith="payments.receipt:")
