@@ -38,10 +38,12 @@ def event_for(message: Message, *, exclude: str | None = None) -> Event:
 
 def broadcast_on_commit(group: str, message: Message, *, exclude: str | None = None) -> None:
     """Announce a change once it is committed. A lost live event never fails the change that
-    caused it (`realtime.Hub.publish_from_sync` logs and carries on): every page heals from its
-    snapshot when it reconnects."""
+    caused it: `realtime.Hub.publish_from_sync` logs and carries on (Redis refusing or not
+    answering included), and the callback is `robust`, so even an unforeseen error is logged by
+    Django instead of raised out of the commit (where it would turn a saved change into a 500
+    and skip the other callbacks). Every page heals from its snapshot when it reconnects."""
     event = event_for(message, exclude=exclude)
-    transaction.on_commit(lambda: hub.publish_from_sync(group, event))
+    transaction.on_commit(lambda: hub.publish_from_sync(group, event), robust=True)
 
 
 def access_changed_on_commit(user_id: object) -> None:
@@ -49,4 +51,4 @@ def access_changed_on_commit(user_id: object) -> None:
     and close (4403) where it has ended."""
     event = Event(payload={"type": ACCESS_CHANGED})
     group = user_group(user_id)
-    transaction.on_commit(lambda: hub.publish_from_sync(group, event))
+    transaction.on_commit(lambda: hub.publish_from_sync(group, event), robust=True)

@@ -428,8 +428,17 @@ def payment_request_create(
     )
     pr.payment_intent_id = intent.id
     pr.client_secret = intent.client_secret
+    committed = False
+
+    def _committed() -> None:
+        nonlocal committed
+        committed = True
+
     try:
         with transaction.atomic():
+            # The first after-commit callback: it says the row is saved, whatever a later one
+            # (live events, emails) then does.
+            transaction.on_commit(_committed)
             # Stripe may have taken many seconds: what was checked before is checked again,
             # under the locks that ending the call, leaving it and changing or removing the
             # clinic's account take, so the request never lands on an ended call or on an
@@ -453,6 +462,13 @@ def payment_request_create(
             )
             announce(pr)
     except Exception:
+        if committed:
+            # Saved: the intent is the request's and must stay payable. What failed came after
+            # the commit (a live event, an email): logged, never the clinician's error.
+            logger.exception("payment request %s saved; an after-commit step failed", pr.pk)
+            return pr
+        # Nothing was saved (refused by a re-check, the reference taken, the database): the
+        # intent has no request and nobody has its client secret, so it is cancelled.
         _cancel_orphan_intent(pr)
         raise
     return pr
