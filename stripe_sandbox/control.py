@@ -76,6 +76,45 @@ def three_d_secure(sandbox: Sandbox, pi_id: str, client_secret: str, success: bo
         return copy.deepcopy(result)
 
 
+REFUND_STATUSES = ("pending", "requires_action", "succeeded", "failed", "canceled")
+
+
+def refund_settle(sandbox: Sandbox, refund_id: str, status: str, failure_reason: str = "") -> Obj:
+    """Move a refund to another status, as Stripe does later for some refunds (its test cards
+    4000000000007726 "refund pending" and 4000000000005126 "refund fails asynchronously"):
+    a failed or canceled refund gives its amount back to the charge. Emits `refund.updated`."""
+    if status not in REFUND_STATUSES:
+        raise ValueError(f"status must be one of {', '.join(REFUND_STATUSES)}")
+    with sandbox.state.lock:
+        owner = next(
+            (
+                account
+                for account, objects in sandbox.state.objects.items()
+                if objects.get(refund_id, {}).get("object") == "refund"
+            ),
+            None,
+        )
+        if owner is None:
+            raise StripeError(f"No such refund: '{refund_id}'", status=404, code="resource_missing")
+
+        def run(ctx: Any) -> Obj:
+            refund = ctx.state.objects[owner][refund_id]
+            if refund["status"] in ("failed", "canceled"):
+                raise ValueError(f"refund {refund_id} is {refund['status']} already")
+            previous = {"status": refund["status"]}
+            if status in ("failed", "canceled"):
+                charge = ctx.state.objects[owner][refund["charge"]]
+                charge["amount_refunded"] -= refund["amount"]
+                charge["refunded"] = charge["amount_refunded"] == charge["amount"]
+                refund["failure_reason"] = failure_reason or "unknown"
+            refund["status"] = status
+            ctx.emit("refund.updated", refund, previous_attributes=previous)
+            return refund
+
+        result: Obj = sandbox.run(owner, run)
+        return copy.deepcopy(result)
+
+
 def accounts(sandbox: Sandbox) -> list[Obj]:
     with sandbox.state.lock:
         return [
@@ -158,6 +197,16 @@ def _route(sandbox: Sandbox, route: tuple[str, str], data: dict[str, Any]) -> Re
             return _ok(connect_account(sandbox, m.group(1), data.get("client_id", "ca_sandbox")))
         disconnect_account(sandbox, m.group(1))
         return _ok({"stripe_user_id": m.group(1)})
+    m = re.fullmatch(r"/_sandbox/refunds/(re_\w+)", path)
+    if m and method == "post":
+        return _ok(
+            refund_settle(
+                sandbox,
+                m.group(1),
+                str(data.get("status", "")),
+                str(data.get("failure_reason") or ""),
+            )
+        )
     m = re.fullmatch(r"/_sandbox/three_d_secure/(pi_\w+)", path)
     if m and method == "post":
         if data.get("outcome") not in ("complete", "fail"):

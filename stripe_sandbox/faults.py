@@ -16,7 +16,14 @@ from .errors import StripeError
 
 @dataclass
 class FaultSettings:
-    api_latency_ms: float = 0.0  # added to every /v1 call, before it runs
+    api_latency_ms: float = 0.0  # added to every /v1 call (of api_latency_paths)
+    # "before": the call waits, then runs. "after": it runs at once and its answer is held (a
+    # slow answer: the object exists at Stripe while the caller still waits, e.g. to kill the
+    # caller between Stripe's create and its own insert).
+    api_latency_when: str = "before"
+    api_latency_paths: list[str] = field(default_factory=lambda: ["/v1/"])  # path prefixes
+    # Which HTTP methods latency and errors apply to (e.g. ["get"]: only retrieves fail).
+    api_fault_methods: list[str] = field(default_factory=lambda: ["get", "post", "delete"])
     api_error_rate: float = 0.0  # share of /v1 calls answered with an error
     api_error_status: int = 500  # 500 (api_error) or 429 (rate_limit)
     # "before": the call never ran (a load balancer error). "after": it ran and was recorded
@@ -77,13 +84,21 @@ class Faults:
     def roll_webhook(self, rate: float) -> bool:
         return self._roll(self._webhook_rng, rate)
 
-    def api_delay(self) -> None:
-        if self.settings.api_latency_ms > 0:
-            time.sleep(self.settings.api_latency_ms / 1000)
+    def api_delay(self, when: str, method: str = "get", path: str = "/v1/") -> None:
+        s = self.settings
+        if (
+            s.api_latency_ms > 0
+            and s.api_latency_when == when
+            and method in s.api_fault_methods
+            and any(path.startswith(p) for p in s.api_latency_paths)
+        ):
+            time.sleep(s.api_latency_ms / 1000)
 
-    def api_error(self, path: str) -> tuple[StripeError, str] | None:
+    def api_error(self, path: str, method: str = "get") -> tuple[StripeError, str] | None:
         """Whether this call fails, and when ("before" or "after" it runs)."""
         s = self.settings
+        if method not in s.api_fault_methods:
+            return None
         if not any(path.startswith(p) for p in s.api_error_paths):
             return None
         if not self._roll(self._api_rng, s.api_error_rate):
@@ -120,11 +135,17 @@ def _check(s: FaultSettings) -> None:
         raise ValueError("api_error_status must be 429, 500, 502 or 503")
     if s.api_error_when not in ("before", "after"):
         raise ValueError('api_error_when must be "before" or "after"')
+    if s.api_latency_when not in ("before", "after"):
+        raise ValueError('api_latency_when must be "before" or "after"')
+    if not isinstance(s.api_fault_methods, list) or not all(
+        m in ("get", "post", "delete") for m in s.api_fault_methods
+    ):
+        raise ValueError('api_fault_methods must be a list of "get", "post", "delete"')
     if not isinstance(s.webhook_reorder, bool):
         raise ValueError("webhook_reorder must be true or false")
-    if not isinstance(s.api_error_paths, list) or not all(
-        isinstance(p, str) for p in s.api_error_paths
-    ):
-        raise ValueError("api_error_paths must be a list of path prefixes")
+    for name in ("api_error_paths", "api_latency_paths"):
+        value = getattr(s, name)
+        if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+            raise ValueError(f"{name} must be a list of path prefixes")
     if s.seed is not None and not isinstance(s.seed, int):
         raise ValueError("seed must be an integer or null")

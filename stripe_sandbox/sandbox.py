@@ -157,14 +157,15 @@ class Sandbox:
         self, method: str, path: str, query: str, body: str, headers: Mapping[str, str]
     ) -> Reply:
         req_id = request_id()
-        self.faults.api_delay()
-        fault = self.faults.api_error(path)
+        self.faults.api_delay("before", method, path)
+        fault = self.faults.api_error(path, method)
         if fault and fault[1] == "before":
             return error_reply(fault[0], req_id)
         try:
             reply = self._dispatch(method, path, query, body, headers, req_id)
         except StripeError as e:
             reply = error_reply(e, req_id)
+        self.faults.api_delay("after", method, path)  # it ran; its answer is slow to come
         if fault:  # "after": the call ran (and is recorded for replay) but its answer is lost
             return error_reply(fault[0], req_id)
         return reply

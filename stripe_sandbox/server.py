@@ -232,6 +232,10 @@ class SandboxServer:
     def complete_3ds(self, payment_intent: str, client_secret: str, *, success: bool = True) -> Obj:
         return control.three_d_secure(self.sandbox, payment_intent, client_secret, success)
 
+    def settle_refund(self, refund: str, status: str, failure_reason: str = "") -> Obj:
+        """Move a refund on (pending, requires_action, succeeded, failed, canceled)."""
+        return control.refund_settle(self.sandbox, refund, status, failure_reason)
+
 
 def start(
     port: int = 0,

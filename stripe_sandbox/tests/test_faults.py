@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -214,3 +215,34 @@ def test_control_connect_and_unknown_routes(sandbox, client):
         client.v1.payment_intents.list(options=HARBOUR)
     assert control(sandbox, "GET", "nothing-here").status == 404
     assert control(sandbox, "GET", "health").body["ok"] is True
+
+
+def test_latency_after_runs_the_call_at_once_and_holds_its_answer(sandbox, client):
+    sandbox.configure_faults(
+        api_latency_ms=1500,
+        api_latency_when="after",
+        api_latency_paths=["/v1/payment_intents"],
+        api_fault_methods=["post"],
+    )
+    done = threading.Event()
+
+    def create() -> None:
+        client.v1.payment_intents.create({"amount": 4500, "currency": "aud"})
+        done.set()
+
+    threading.Thread(target=create, daemon=True).start()
+    deadline = time.monotonic() + 1.2
+    while not client.v1.payment_intents.list().data:  # a GET: not held
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert not done.is_set()  # made at Stripe, its answer still held
+    assert done.wait(5)
+
+
+def test_faults_apply_only_to_the_methods_named(sandbox, client):
+    sandbox.configure_faults(api_error_rate=1.0, api_fault_methods=["get"])
+    intent = client.v1.payment_intents.create({"amount": 4500, "currency": "aud"})
+    with pytest.raises(stripe.APIError):
+        client.v1.payment_intents.retrieve(intent.id)
+    with pytest.raises(ValueError):
+        sandbox.configure_faults(api_fault_methods=["put"])

@@ -88,3 +88,21 @@ def test_refund_events(client, paid):
     refunded = client.v1.events.list({"type": "charge.refunded"}).data[0]
     assert refunded.data.object.amount_refunded == 1000
     assert refunded.data.previous_attributes.amount_refunded == 0
+
+
+def test_a_refund_settled_later_as_failed_gives_its_amount_back_and_emits_refund_updated(
+    sandbox, client, paid
+):
+    refund = client.v1.refunds.create({"payment_intent": paid.id, "amount": 2000})
+    sandbox.settle_refund(refund.id, "pending")
+    assert client.v1.refunds.retrieve(refund.id).status == "pending"
+    settled = sandbox.settle_refund(refund.id, "failed", "expired_or_canceled_card")
+    assert (settled["status"], settled["failure_reason"]) == ("failed", "expired_or_canceled_card")
+    again = client.v1.refunds.retrieve(refund.id)
+    assert (again.status, again.failure_reason) == ("failed", "expired_or_canceled_card")
+    assert client.v1.charges.retrieve(paid.latest_charge).amount_refunded == 0
+    updated = [e for e in client.v1.events.list({"type": "refund.updated"}).data]
+    assert [e.data.object.status for e in updated] == ["failed", "pending"]
+    assert updated[0].data.previous_attributes.status == "pending"
+    with pytest.raises(ValueError):
+        sandbox.settle_refund(refund.id, "succeeded")  # a failed refund stays failed
