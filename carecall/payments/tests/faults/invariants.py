@@ -24,8 +24,9 @@ from django.db.models import Sum
 from django.db.models.signals import post_save
 
 import stripe_sandbox
-from carecall.audit.models import AuditAction, AuditEntry
+from carecall.audit.models import AuditEntry
 from carecall.notifications.models import OutboxEmail
+from carecall.payments.audit_actions import PaymentAction
 from carecall.payments.models import (
     PAID_STATUSES,
     PaymentRequest,
@@ -118,7 +119,7 @@ def assert_money_invariants(
             if pr.status not in PAID_STATUSES:
                 problems.append(f"{pi['id']} succeeded at Stripe but {pr.pk} is {pr.status}")
             paid = AuditEntry.objects.filter(
-                action=AuditAction.PAYMENT_PAID, target=f"payment:{pr.pk}"
+                action=PaymentAction.PAYMENT_PAID, target=f"payment:{pr.pk}"
             ).count()
             if paid != 1:
                 problems.append(f"{pr.pk} was marked paid {paid} times")
