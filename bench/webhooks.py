@@ -159,7 +159,6 @@ def run(args: argparse.Namespace, folder: Path) -> int:
         "STRIPE_JS_URL": sandbox.shim_url,
         "STRIPE_MAX_NETWORK_RETRIES": "0",
         "WEBHOOK_EVENT_LEASE_SECONDS": "5",
-        "WEBHOOK_EVENT_REQUEUE_SECONDS": "3",
         "LOG_LEVEL": "WARNING",
         # As in production: DEBUG on would keep every query and rescan static files per request.
         "DEBUG": "false",

@@ -198,7 +198,10 @@ def worker() -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     running = worker_start(threads=threads)
-    print(f"carecall worker: {threads} task thread(s) and the scheduler running", flush=True)
+    print(
+        f"carecall worker: {threads} inbox thread(s), the jobs thread and the scheduler running",
+        flush=True,
+    )
     while not stop.wait(1.0):
         if not running.alive():
             sys.exit("carecall worker: its threads stopped")

@@ -1,4 +1,5 @@
-"""ASGI entry point: Django for HTTP, Channels for websockets."""
+"""ASGI entry point: Django for HTTP (Stripe's webhook URL answered in front of it, see
+carecall/payments/webhook_endpoint.py), Channels for websockets."""
 
 import os
 
@@ -13,11 +14,12 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from carecall.calls.origin import AllowedHostsOriginCloser  # noqa: E402
+from carecall.payments.webhook_endpoint import StripeWebhookEndpoint  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_http,
+        "http": StripeWebhookEndpoint(django_http),
         "websocket": AllowedHostsOriginCloser(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

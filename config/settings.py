@@ -320,5 +320,7 @@ WEBHOOK_EVENT_RETENTION_DAYS = env_int("WEBHOOK_EVENT_RETENTION_DAYS", 30, minim
 # A worker holds an event this long at most (a Stripe call takes at most about timeout x tries);
 # if it dies meanwhile, another takes the event once the lease runs out.
 WEBHOOK_EVENT_LEASE_SECONDS = env_int("WEBHOOK_EVENT_LEASE_SECONDS", 120, minimum=1)
-# An event queued this long ago and still waiting (its task was lost) is queued again.
-WEBHOOK_EVENT_REQUEUE_SECONDS = env_int("WEBHOOK_EVENT_REQUEUE_SECONDS", 30, minimum=1)
+# Stripe's signatures: at most this old (Stripe's default tolerance, against replays) and at
+# most this far ahead of our clock (a clock's drift; a signature from later is refused).
+WEBHOOK_SIGNATURE_TOLERANCE_SECONDS = 300
+WEBHOOK_SIGNATURE_FUTURE_SKEW_SECONDS = 60

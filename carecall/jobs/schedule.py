@@ -99,11 +99,11 @@ def task_results_prune(*, now: datetime | None = None) -> int:
 
 
 def jobs_run_once(*, now: datetime | None = None) -> dict[str, Any]:
-    """What cron runs (`carecall jobs run`): queue the waiting webhook events for the workers
-    and run the due periodic jobs here and now."""
-    from carecall.payments.webhooks import stripe_events_enqueue_due
+    """What cron runs (`carecall jobs run`): process the webhook events that wait, as a worker's
+    inbox thread would, and run the due periodic jobs here and now."""
+    from carecall.payments.webhooks import stripe_events_process_due
 
-    return {
-        "events_queued": stripe_events_enqueue_due(now=now),
-        "jobs": periodic_jobs_run_due(run=job_call, now=now),
-    }
+    events = 0
+    while taken := stripe_events_process_due(now=now):
+        events += taken
+    return {"events_processed": events, "jobs": periodic_jobs_run_due(run=job_call, now=now)}

@@ -1,17 +1,11 @@
-"""The tasks the workers run (Django's tasks interface; `django_tasks_db` stores them).
+"""The periodic jobs' tasks the workers run (Django's tasks interface; `django_tasks_db` stores
+them). Webhook events are not tasks: the workers take the inbox itself (`payments/webhooks.py`).
 
 Thin: each calls one service. Arguments and results are JSON (they are stored in the queue)."""
 
 from __future__ import annotations
 
 from django_tasks import task
-
-
-@task()
-def stripe_event_process_task(event_id: int) -> str:
-    from carecall.payments.webhooks import stripe_event_process
-
-    return stripe_event_process(event_id=event_id)
 
 
 @task()

@@ -1,11 +1,12 @@
-"""The worker: task threads (django-tasks-db's `Worker`) plus one scheduler thread.
+"""The worker: inbox threads, one task thread (django-tasks-db's `Worker`) and a scheduler.
 
-- Each task thread claims one queued task at a time (PostgreSQL: `SELECT … FOR UPDATE SKIP
-  LOCKED`, so several threads and processes take different tasks; SQLite: an exclusive
-  transaction, so they take turns) and runs it.
-- The scheduler thread feeds the webhook inbox to the queue (`stripe_events_enqueue_due`,
-  every WORKER_FEED_SECONDS, at once when this process stored an event) and hands the due
-  periodic jobs to the queue (`periodic_jobs_run_due`, every second).
+- Each inbox thread takes the webhook inbox in batches (`stripe_events_process_due`: one
+  write claims up to 20 waiting rows, PostgreSQL's `SKIP LOCKED` giving each thread and process
+  its own) and acts on them; with nothing waiting it looks again every WORKER_POLL_SECONDS
+  (0.1 s: a read on a partial index), at once when this process stored an event (the demo).
+- The task thread runs the queued periodic jobs (django-tasks' database queue).
+- The scheduler thread hands the due periodic jobs to that queue (`periodic_jobs_run_due`,
+  every second).
 
 `carecall worker` runs one in the foreground; `carecall demo` and the browser tests run one in
 threads of the web process (`worker_start`)."""
@@ -16,19 +17,23 @@ import logging
 import os
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 
 from django.db import close_old_connections, connection
 
 logger = logging.getLogger(__name__)
 
-FEED_SECONDS = 0.2
+POLL_SECONDS = 0.1
 SCHEDULE_SECONDS = 1.0
+# How often an idle thread lets go of a connection that broke or grew too old (Django does it
+# per request; per poll it would cost PostgreSQL a health-check query each time).
+CONNECTION_CHECK_SECONDS = 10.0
 
 
 @dataclass
 class RunningWorker:
-    """A worker running in threads of this process; `stop()` lets running tasks finish."""
+    """A worker running in threads of this process; `stop()` lets running work finish."""
 
     threads: list[threading.Thread] = field(default_factory=list)
     task_workers: list[object] = field(default_factory=list)
@@ -48,26 +53,45 @@ class RunningWorker:
         return any(thread.is_alive() for thread in self.threads)
 
 
-def _scheduler(stopping: threading.Event, feed_seconds: float, periodic: bool) -> None:
-    import time
+def _inbox(stopping: threading.Event, poll_seconds: float) -> None:
+    from carecall.payments.webhooks import (
+        STRIPE_EVENT_BATCH,
+        inbox_arrived,
+        stripe_events_process_due,
+    )
 
-    from carecall.jobs.schedule import job_enqueue, periodic_jobs_run_due
-    from carecall.payments.webhooks import inbox_arrived, stripe_events_enqueue_due
-
-    next_schedule = 0.0
+    next_check = time.monotonic() + CONNECTION_CHECK_SECONDS
     try:
         while not stopping.is_set():
-            inbox_arrived.clear()
             try:
-                stripe_events_enqueue_due()
-                if periodic and time.monotonic() >= next_schedule:
-                    next_schedule = time.monotonic() + SCHEDULE_SECONDS
-                    periodic_jobs_run_due(run=job_enqueue)
+                taken = stripe_events_process_due()
+            except Exception:  # the database was busy or away: log it, try again shortly
+                logger.exception("worker inbox")
+                close_old_connections()
+                stopping.wait(1.0)
+                continue
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + CONNECTION_CHECK_SECONDS
+                close_old_connections()
+            # A full batch: more may wait, go on at once; else wait for the next poll.
+            if taken < STRIPE_EVENT_BATCH and inbox_arrived.wait(poll_seconds):
+                inbox_arrived.clear()
+    finally:
+        connection.close()
+
+
+def _scheduler(stopping: threading.Event) -> None:
+    from carecall.jobs.schedule import job_enqueue, periodic_jobs_run_due
+
+    try:
+        while not stopping.is_set():
+            try:
+                periodic_jobs_run_due(run=job_enqueue)
             except Exception:  # the database was busy or away: log it, try again shortly
                 logger.exception("worker scheduler")
             finally:
                 close_old_connections()
-            inbox_arrived.wait(feed_seconds)
+            stopping.wait(SCHEDULE_SECONDS)
     finally:
         connection.close()
 
@@ -82,56 +106,65 @@ def _task_thread(task_worker: object) -> None:
 def worker_start(
     *,
     threads: int = 2,
-    poll_seconds: float = 0.1,
-    feed_seconds: float = FEED_SECONDS,
+    poll_seconds: float = POLL_SECONDS,
     periodic: bool = True,
     name: str = "worker",
 ) -> RunningWorker:
-    """Start a worker in threads of this process (Django must be set up)."""
+    """Start a worker in threads of this process (Django must be set up): `threads` inbox
+    threads, and unless `periodic` is off the scheduler and one task thread for the jobs."""
     from django_tasks_db.management.commands.db_worker import Worker
 
     running = RunningWorker()
-    prefix = f"{socket.gethostname()}:{os.getpid()}:{name}"
     for index in range(threads):
+        running.threads.append(
+            threading.Thread(
+                target=_inbox,
+                args=(running.stopping, poll_seconds),
+                name=f"{name}-inbox-{index}",
+                daemon=True,
+            )
+        )
+    if periodic:
+        prefix = f"{socket.gethostname()}:{os.getpid()}:{name}"
         task_worker = Worker(
             queue_names=["default"],
-            interval=poll_seconds,
+            interval=max(poll_seconds, 0.5),
             batch=False,
             backend_name="default",
             startup_delay=False,
             max_tasks=None,
-            worker_id=f"{prefix}:{index}"[-64:],
+            worker_id=f"{prefix}:tasks"[-64:],
             excluded_queue_names=[],
         )
         running.task_workers.append(task_worker)
         running.threads.append(
             threading.Thread(
-                target=_task_thread, args=(task_worker,), name=f"{name}-{index}", daemon=True
+                target=_task_thread, args=(task_worker,), name=f"{name}-tasks", daemon=True
             )
         )
-    running.threads.append(
-        threading.Thread(
-            target=_scheduler,
-            args=(running.stopping, feed_seconds, periodic),
-            name=f"{name}-scheduler",
-            daemon=True,
+        running.threads.append(
+            threading.Thread(
+                target=_scheduler,
+                args=(running.stopping,),
+                name=f"{name}-scheduler",
+                daemon=True,
+            )
         )
-    )
     for thread in running.threads:
         thread.start()
     return running
 
 
 def worker_drain(*, limit: int = 10_000) -> int:
-    """Run, in this thread, everything queued or due until nothing is left (tests and the
-    bench): feed the inbox, claim each ready task as a worker does and run it. Unlike
-    `Worker.run` it never closes the connection, so it works inside a test's transaction.
-    Returns how many tasks ran."""
+    """Run, in this thread, everything waiting or due until nothing is left (tests): the
+    inbox's due events, batch by batch as an inbox thread takes them, then each ready task as
+    the task thread claims it. Unlike `Worker.run` it never closes the connection, so it works
+    inside a test's transaction. Returns how many events and tasks were taken."""
     from django_tasks_db.management.commands.db_worker import Worker
     from django_tasks_db.models import DBTaskResult
     from django_tasks_db.utils import exclusive_transaction
 
-    from carecall.payments.webhooks import stripe_events_enqueue_due
+    from carecall.payments.webhooks import stripe_events_process_due
 
     worker = Worker(
         queue_names=["default"],
@@ -145,7 +178,10 @@ def worker_drain(*, limit: int = 10_000) -> int:
     )
     ran = 0
     while ran < limit:
-        stripe_events_enqueue_due()
+        taken = stripe_events_process_due()
+        if taken:
+            ran += taken
+            continue
         with exclusive_transaction():
             task_result = DBTaskResult.objects.ready().get_locked()
             if task_result is not None:

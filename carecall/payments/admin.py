@@ -1,6 +1,6 @@
 """Stripe webhook events in the Django admin, read-only: operators find the events given up on
 after repeated processing errors (`failed_at`) and why (`outcome`). Nobody edits or deletes
-them; the payload (which can carry a patient's email) is not shown."""
+them; the body (which can carry a patient's email) is not shown."""
 
 from typing import Any
 
@@ -21,11 +21,11 @@ class StripeEventAdmin(admin.ModelAdmin):
     search_fields = ["event_id", "account", "type"]
     date_hierarchy = "received_at"
     ordering = ["-received_at"]
-    exclude = ["payload"]
+    exclude = ["body"]
     readonly_fields = [
         *("event_id", "type", "account", "received_at"),
         *("processed_at", "attempts", "failed_at", "outcome"),
-        *("changed", "enqueued_at", "claimed_until", "next_attempt_at"),
+        *("changed", "claimed_until", "next_attempt_at"),
     ]
     fieldsets = (
         (None, {"fields": ("event_id", "type", "account", "received_at")}),
@@ -34,7 +34,7 @@ class StripeEventAdmin(admin.ModelAdmin):
             {
                 "fields": (
                     *("processed_at", "attempts", "failed_at", "outcome", "changed"),
-                    *("enqueued_at", "claimed_until", "next_attempt_at"),
+                    *("claimed_until", "next_attempt_at"),
                 )
             },
         ),

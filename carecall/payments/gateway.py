@@ -73,6 +73,7 @@ class WebhookEvent:
     account: str | None
     created: int
     object: dict[str, Any]
+    body: str = ""  # the raw body as Stripe sent it (what the inbox stores)
 
 
 class PaymentGateway(Protocol):

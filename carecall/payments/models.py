@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 import zoneinfo
 from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from carecall.calls.models import Participant, Visit
@@ -140,15 +142,16 @@ class PaymentRequest(TimestampedModel):
 class StripeEvent(models.Model):
     """Every webhook event received, once (the unique id makes a redelivery a no-op).
 
-    The inbox of `payments/webhooks.py`: the webhook view only inserts the row; workers take it
-    (`claimed_until` is their lease), act on it and mark it processed, or record the error and
-    when to try again (`next_attempt_at`). `enqueued_at` is when a task was last queued for it:
-    a row whose task was lost (a worker killed) is queued again once that is old enough."""
+    The inbox of `payments/webhooks.py`: the webhook view only inserts the row; workers take
+    rows in batches (`claimed_until` is their lease), act on each and mark it processed, or
+    record the error and when to try again (`next_attempt_at`). `body` is the event exactly as
+    Stripe sent it (verified JSON text): no content in it can fail the insert, as a `\u0000`
+    fails PostgreSQL's jsonb."""
 
     event_id = models.CharField(max_length=80, unique=True)
     type = models.CharField(max_length=80)
     account = models.CharField(max_length=64, blank=True)
-    payload = models.JSONField()
+    body = models.TextField()
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=300, blank=True)  # or the last error
@@ -156,7 +159,6 @@ class StripeEvent(models.Model):
     # it does not come back for ever.
     attempts = models.PositiveIntegerField(default=0)
     failed_at = models.DateTimeField(null=True, blank=True)
-    enqueued_at = models.DateTimeField(null=True, blank=True)
     claimed_until = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     # Whether processing changed anything (False: ignored, or already known); rows that changed
@@ -176,6 +178,16 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
+
+    @cached_property
+    def payload(self) -> dict[str, Any]:
+        """What processing reads of the body: `{"object": data.object, "created": …}`."""
+        event = json.loads(self.body) if self.body else {}
+        if not isinstance(event, dict):
+            event = {}
+        data = event.get("data")
+        obj = data.get("object") if isinstance(data, dict) else None
+        return {"object": obj if isinstance(obj, dict) else {}, "created": event.get("created")}
 
 
 class RefundReason(models.TextChoices):

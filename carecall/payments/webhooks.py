@@ -1,14 +1,15 @@
 """Stripe's webhook events: an inbox acknowledged at once, processed by the workers.
 
-- `stripe_event_receive` (the view's only work): verify the signature on the raw body and insert
-  the event under its unique Stripe id, one `INSERT … ON CONFLICT DO NOTHING`; a redelivery
-  inserts nothing and is acknowledged all the same. No processing, no Stripe call.
-- `stripe_events_enqueue_due` (the workers' feeder, a few times a second): queues a task for
-  every stored event that waits: new, due again after an error, or whose task was lost (queued
-  more than WEBHOOK_EVENT_REQUEUE_SECONDS ago and not being worked on).
-- `stripe_event_process` (the task): takes the event's lease by a compare-and-set, so of two
-  workers holding a task for one event only one acts; acts on it with no transaction open
-  around Stripe calls; records the outcome, or the error and when to try again (backoff).
+- `stripe_webhook_answer` (the endpoint's only work, `stripe_event_store` inside it): verify the
+  signature, read the body's id and type, insert the raw body under the unique Stripe id, one
+  `INSERT … ON CONFLICT DO NOTHING`; a redelivery inserts nothing and is acknowledged all the
+  same. No processing, no Stripe call. Malformed: 400 with the reason. Content the database
+  cannot store: logged and answered 200 with an error (a retry would fail the same way).
+- `stripe_events_process_due` (the workers' loop): claims a batch of waiting rows with one
+  write (`SELECT … FOR UPDATE SKIP LOCKED`, then their lease), acts on each with no
+  transaction open around Stripe calls, records what changed at once and marks the events that
+  changed nothing in one UPDATE per batch; an error is recorded with when to try again
+  (backoff). The inbox table is the queue: no task row per event.
 - `stripe_events_prune` (periodic): events that changed nothing are deleted after
   WEBHOOK_EVENT_RETENTION_DAYS.
 """
@@ -17,18 +18,21 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connections, router, transaction
+from django.db import DatabaseError, DataError, IntegrityError, connections, router, transaction
 from django.db.models import F, Q
 from django.db.models.constants import OnConflict
 from django.db.models.sql import InsertQuery
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from carecall.payments import services
-from carecall.payments.gateway import Intent, PaymentGatewayError, get_gateway
+from carecall.payments.gateway import Intent, PaymentGatewayError, WebhookEvent, get_gateway
 from carecall.payments.models import PaymentRequest, StripeEvent
 
 logger = logging.getLogger(__name__)
@@ -37,9 +41,12 @@ STRIPE_EVENT_MAX_ATTEMPTS = 5
 # Seconds to wait before the next try, by the number of tries so far (then the last, for ever:
 # Stripe being unreachable is worth waiting out; a bug gives up after STRIPE_EVENT_MAX_ATTEMPTS).
 STRIPE_EVENT_BACKOFF = (2, 10, 60, 300, 1800, 3600)
+# Rows a worker claims at once: one write claims them all; small enough that a batch of real
+# payments (a Stripe call each) ends well inside the lease, and other workers get the rest.
+STRIPE_EVENT_BATCH = 20
 
-# Set when this process stores an event, so a feeder in the same process (the demo's worker)
-# queues it at once instead of at its next poll.
+# Set when this process stores an event, so a worker in the same process (the demo's) takes it
+# at once instead of at its next poll.
 inbox_arrived = threading.Event()
 
 
@@ -61,15 +68,11 @@ def _inbox_insert(event: StripeEvent) -> bool:
     return inserted == 1
 
 
-def stripe_event_receive(*, payload: bytes, signature: str) -> bool:
-    """Verify and store a webhook event (the inbox). Returns whether it is new."""
-    event = get_gateway().webhook_event(payload=payload, signature=signature)
+def stripe_event_store(*, event: WebhookEvent) -> bool:
+    """Put a verified event in the inbox, its raw body as text. Returns whether it is new."""
     created = _inbox_insert(
         StripeEvent(
-            event_id=event.id,
-            type=event.type,
-            account=event.account or "",
-            payload={"object": event.object, "created": event.created},
+            event_id=event.id, type=event.type, account=event.account or "", body=event.body
         )
     )
     if created:
@@ -77,35 +80,88 @@ def stripe_event_receive(*, payload: bytes, signature: str) -> bool:
     return created
 
 
+def stripe_webhook_answer(*, payload: bytes, signature: str) -> tuple[int, dict[str, Any]]:
+    """What the webhook endpoint answers, as (status, JSON): the Django view and the ASGI
+    fast path (`webhook_endpoint.py`) both say exactly this."""
+    try:
+        event = get_gateway().webhook_event(payload=payload, signature=signature)
+    except PaymentGatewayError as error:  # bad signature, stale or future, malformed
+        return 400, {"error": error.message}
+    try:
+        created = stripe_event_store(event=event)
+    except (DataError, IntegrityError, ValueError) as error:
+        # This content can never be stored: a retry would fail the same way, for days (and
+        # Stripe disables an endpoint that keeps failing). Logged for a person; 2xx.
+        logger.error("Stripe event %s (%s) could not be stored: %s", event.id, event.type, error)
+        return 200, {
+            "received": False,
+            "error": _("The event could not be stored; it has been logged."),
+        }
+    except DatabaseError as error:  # the database is away or busy: worth Stripe's retry
+        logger.warning("Stripe event %s not stored, database unavailable: %s", event.id, error)
+        return 503, {"error": _("Temporarily unavailable; please retry.")}
+    return 200, {"received": True, "duplicate": not created}
+
+
 def _due(now: datetime) -> Q:
-    requeue = now - timedelta(seconds=settings.WEBHOOK_EVENT_REQUEUE_SECONDS)
     return (
         Q(processed_at__isnull=True, failed_at__isnull=True)
-        & (Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=requeue))
         & (Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
         & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
     )
 
 
-def stripe_events_enqueue_due(*, now: datetime | None = None, limit: int = 500) -> int:
-    """Queue a processing task for each stored event that waits. Returns how many.
-
-    A cheap read first (nothing waiting is the common case, and on SQLite a transaction takes
-    the database's one write lock); then the rows are locked with SKIP LOCKED (PostgreSQL: two
-    feeders take different rows; SQLite serialises them) and marked queued in the same
-    transaction as their tasks' rows."""
-    from carecall.jobs.tasks import stripe_event_process_task
-
+def stripe_events_claim(
+    *, limit: int | None = None, now: datetime | None = None
+) -> tuple[list[StripeEvent], datetime]:
+    """Lease up to `limit` waiting events (oldest first) to this worker; returns them and the
+    lease. A cheap read first (nothing waiting is the usual case, and on SQLite a transaction
+    takes the database's one write lock); then one transaction locks the rows with SKIP LOCKED
+    (PostgreSQL: two workers take different rows; SQLite serialises them) and writes their
+    lease. Rows leased to another worker, done, or not due are never taken."""
     now = now or timezone.now()
+    limit = limit or STRIPE_EVENT_BATCH
+    lease = now + timedelta(seconds=settings.WEBHOOK_EVENT_LEASE_SECONDS)
     waiting = StripeEvent.objects.filter(_due(now)).order_by("received_at", "pk")
     if not waiting.exists():
-        return 0
+        return [], lease
     with transaction.atomic():
-        ids = list(waiting.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
-        StripeEvent.objects.filter(pk__in=ids).update(enqueued_at=now)
-        for event_id in ids:
-            stripe_event_process_task.enqueue(event_id=event_id)
-    return len(ids)
+        rows = list(waiting.select_for_update(skip_locked=True)[:limit])
+        if rows:
+            StripeEvent.objects.filter(pk__in=[row.pk for row in rows]).update(claimed_until=lease)
+    for row in rows:
+        row.claimed_until = lease
+    return rows, lease
+
+
+def stripe_events_process_due(*, limit: int | None = None, now: datetime | None = None) -> int:
+    """Claim a batch of waiting events and act on each once (a worker's loop). Returns how many
+    were claimed. Events that changed nothing are marked done together at the end (were the
+    worker killed before, doing them again changes nothing either); the others at once. A
+    batch running past half its lease hands its rest back rather than risk a second worker."""
+    rows, lease = stripe_events_claim(limit=limit, now=now)
+    if not rows:
+        return 0
+    hand_back_at = time.monotonic() + settings.WEBHOOK_EVENT_LEASE_SECONDS / 2
+    unchanged: dict[str, list[int]] = defaultdict(list)
+    try:
+        for index, row in enumerate(rows):
+            if time.monotonic() > hand_back_at:
+                rest = [r.pk for r in rows[index:]]
+                StripeEvent.objects.filter(pk__in=rest, claimed_until=lease).update(
+                    claimed_until=None
+                )
+                break
+            outcome = _event_process_claimed(row, lease)
+            if outcome is not None:
+                unchanged[outcome].append(row.pk)
+    finally:
+        done_at = timezone.now()
+        for outcome, ids in unchanged.items():
+            StripeEvent.objects.filter(pk__in=ids, claimed_until=lease).update(
+                processed_at=done_at, outcome=outcome, changed=False, claimed_until=None
+            )
+    return len(rows)
 
 
 def stripe_events_prune(*, now: datetime | None = None) -> int:
@@ -126,26 +182,11 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=STRIPE_EVENT_BACKOFF[min(attempts, len(STRIPE_EVENT_BACKOFF)) - 1])
 
 
-def stripe_event_process(*, event_id: int) -> str:
-    """Act on a stored event once (a worker's task). Returns the outcome kept on the row.
-
-    The lease (`claimed_until`) is taken by one UPDATE whose WHERE says "not processed, not
-    leased, due": of two workers running at once, the database lets exactly one match. No
-    transaction is open while Stripe is asked."""
-    now = timezone.now()
-    lease = now + timedelta(seconds=settings.WEBHOOK_EVENT_LEASE_SECONDS)
-    taken = (
-        StripeEvent.objects.filter(pk=event_id)
-        .filter(
-            Q(processed_at__isnull=True, failed_at__isnull=True),
-            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
-            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
-        )
-        .update(claimed_until=lease)
-    )
-    if not taken:
-        return "skipped: done, being worked on, or not due"
-    row = StripeEvent.objects.get(pk=event_id)
+def _event_process_claimed(row: StripeEvent, lease: datetime) -> str | None:
+    """Act on one event this worker holds the lease of. Returns the outcome if the event
+    changed nothing (the caller marks those done together); otherwise the row is written here:
+    done and changed, or the error and when to try again. No transaction is open while Stripe
+    is asked."""
     gateway_trouble = False
     changed = False
     try:
@@ -160,23 +201,24 @@ def stripe_event_process(*, event_id: int) -> str:
     if outcome.startswith("error:"):
         attempts = row.attempts + 1
         give_up = not gateway_trouble and attempts >= STRIPE_EVENT_MAX_ATTEMPTS
-        # Left unprocessed, due again after the backoff (the feeder queues it then), unless it
-        # failed too often for a reason waiting will not fix: then it is kept for a person.
+        # Left unprocessed, due again after the backoff, unless it failed too often for a
+        # reason waiting will not fix: then it is kept for a person.
         mine.update(
             outcome=outcome[:300],
             attempts=F("attempts") + 1,
             failed_at=timezone.now() if give_up else None,
             claimed_until=None,
-            enqueued_at=None,
             next_attempt_at=timezone.now() + _backoff(attempts),
         )
         if give_up:
             logger.error("Stripe event %s given up after %d tries", row.event_id, attempts)
-        return outcome
+        return None
+    if not changed:
+        return outcome[:300]
     mine.update(
-        processed_at=timezone.now(), outcome=outcome[:300], changed=changed, claimed_until=None
+        processed_at=timezone.now(), outcome=outcome[:300], changed=True, claimed_until=None
     )
-    return outcome
+    return None
 
 
 def _process(row: StripeEvent) -> tuple[str, bool]:

@@ -394,13 +394,13 @@ def test_operators_see_stripe_events_given_up_on_and_cannot_add_change_or_delete
     given_up = StripeEvent.objects.create(
         event_id="evt_given_up",
         type="payment_intent.succeeded",
-        payload={"data": {"object": {"receipt_email": "pat@example.test"}}},
+        body='{"data": {"object": {"receipt_email": "pat@example.test"}}}',
         attempts=5,
         failed_at=timezone.now(),
         outcome="error: KeyError 'metadata'",
     )
     StripeEvent.objects.create(
-        event_id="evt_fine", type="charge.refunded", payload={}, processed_at=timezone.now()
+        event_id="evt_fine", type="charge.refunded", body="{}", processed_at=timezone.now()
     )
     operator = client_for(world.operator)
     changelist = reverse("admin:payments_stripeevent_changelist")
@@ -411,7 +411,7 @@ def test_operators_see_stripe_events_given_up_on_and_cannot_add_change_or_delete
     page = operator.get(change_url)
     assert page.status_code == 200
     assert "KeyError" in page.content.decode()
-    assert "pat@example.test" not in page.content.decode()  # the payload is not shown
+    assert "pat@example.test" not in page.content.decode()  # the body is not shown
     assert operator.post(change_url, {"outcome": ""}).status_code == 403
     assert operator.get(reverse("admin:payments_stripeevent_add")).status_code == 403
     delete_url = reverse("admin:payments_stripeevent_delete", args=[given_up.pk])

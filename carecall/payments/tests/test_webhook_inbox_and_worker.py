@@ -1,10 +1,12 @@
-"""The webhook inbox: the view only verifies and stores (one INSERT); workers process the events
-(once each, whatever runs at the same time), retry with backoff, recover from lost tasks and
-killed workers; events that changed nothing are deleted after the retention period."""
+"""The webhook inbox: the view only verifies and stores (one INSERT); workers claim the events in
+batches and process them (once each, whatever runs at the same time), retry with backoff,
+recover from killed workers; events that changed nothing are deleted after the retention
+period."""
 
 from __future__ import annotations
 
 import collections
+import json
 import threading
 import time
 from datetime import timedelta
@@ -57,11 +59,13 @@ def _row(event: dict[str, Any]) -> StripeEvent:
 
 def _stored_event(pr: PaymentRequest, event_id: str) -> StripeEvent:
     """A payment_failed event as the inbox keeps it, never processed."""
-    return StripeEvent.objects.create(
-        event_id=event_id,
-        type="payment_intent.payment_failed",
-        account=pr.stripe_account_id,
-        payload={
+    event = {
+        "id": event_id,
+        "object": "event",
+        "type": "payment_intent.payment_failed",
+        "account": pr.stripe_account_id,
+        "created": int(time.time()),
+        "data": {
             "object": {
                 "id": pr.payment_intent_id,
                 "object": "payment_intent",
@@ -69,9 +73,14 @@ def _stored_event(pr: PaymentRequest, event_id: str) -> StripeEvent:
                 "currency": pr.currency.lower(),
                 "status": "requires_payment_method",
                 "last_payment_error": {"message": "Your card was declined."},
-            },
-            "created": int(time.time()),
+            }
         },
+    }
+    return StripeEvent.objects.create(
+        event_id=event_id,
+        type="payment_intent.payment_failed",
+        account=pr.stripe_account_id,
+        body=json.dumps(event),
     )
 
 
@@ -104,7 +113,8 @@ def test_the_view_stores_the_event_in_one_insert_and_changes_nothing_until_a_wor
     # SQLite: INSERT OR IGNORE INTO …; PostgreSQL: INSERT INTO … ON CONFLICT DO NOTHING.
     assert sql[0].startswith("INSERT ") and '"payments_stripeevent"' in sql[0].split("(")[0]
     stored = StripeEvent.objects.get()
-    assert (stored.processed_at, stored.outcome, stored.enqueued_at) == (None, "", None)
+    assert (stored.processed_at, stored.outcome, stored.claimed_until) == (None, "", None)
+    assert stored.body == body.decode()  # the raw body, as Stripe sent it
     assert not DBTaskResult.objects.exists()
     pr.refresh_from_db()
     assert pr.status == PaymentStatus.REQUESTED
@@ -127,8 +137,7 @@ def test_the_view_stores_the_event_in_one_insert_and_changes_nothing_until_a_wor
     assert stored.changed is True and stored.claimed_until is None
     assert [m.request.status for m in listener.payments()] == ["paid"]
     assert [m.to for m in mail.outbox] == [["pat@example.test"]]
-    (task,) = DBTaskResult.objects.all()
-    assert (task.status, task.return_value) == ("SUCCESSFUL", "applied: paid")
+    assert not DBTaskResult.objects.exists()  # the inbox is the queue: no task row per event
 
 
 def test_the_view_makes_no_stripe_call(
@@ -162,7 +171,7 @@ def test_stripe_unreachable_is_retried_with_backoff_until_it_answers(
     worker_drain()
     row = _row(event)
     assert row.outcome.startswith("error:") and row.attempts == 1
-    assert row.processed_at is None and row.failed_at is None and row.enqueued_at is None
+    assert row.processed_at is None and row.failed_at is None and row.claimed_until is None
     assert row.next_attempt_at is not None
     first_wait = row.next_attempt_at - before
     assert timedelta(seconds=1) < first_wait <= timedelta(seconds=3)
@@ -248,37 +257,16 @@ def test_an_event_breaking_a_payment_rule_is_recorded_not_raised(
         raise services.ServiceError("Stripe's amount or currency differs from the request")
 
     monkeypatch.setattr(services, "payment_request_apply_intent", refuse)
-    outcome = webhooks.stripe_event_process(event_id=event.pk)
+    assert webhooks.stripe_events_process_due() == 1
 
-    assert outcome == ("error: ServiceError: Stripe's amount or currency differs from the request")
     event.refresh_from_db()
+    assert event.outcome == (
+        "error: ServiceError: Stripe's amount or currency differs from the request"
+    )
     assert (event.attempts, event.processed_at, event.failed_at) == (1, None, None)
 
 
-# ----------------------------------------------------------------------------- lost tasks
-
-
-def test_an_event_whose_task_was_lost_is_queued_again_and_processed_once(
-    pr: PaymentRequest,
-    sandbox: stripe_sandbox.SandboxServer,
-    settings: Any,
-    django_capture_on_commit_callbacks: Any,
-) -> None:
-    event = _paid_event(sandbox, pr)
-    post_webhook(Client(), event_body(event))
-    assert webhooks.stripe_events_enqueue_due() == 1
-    DBTaskResult.objects.all().delete()  # the queue lost it
-
-    assert worker_drain() == 0  # queued a moment ago: not yet taken for lost
-    later = timezone.now() + timedelta(seconds=settings.WEBHOOK_EVENT_REQUEUE_SECONDS + 1)
-    assert webhooks.stripe_events_enqueue_due(now=later) == 1
-    with django_capture_on_commit_callbacks(execute=True):
-        assert worker_drain() == 1
-
-    pr.refresh_from_db()
-    assert pr.status == PaymentStatus.PAID
-    assert len(mail.outbox) == 1
-    assert AuditEntry.objects.filter(action=PaymentAction.PAYMENT_PAID).count() == 1
+# ----------------------------------------------------------------------------- killed workers
 
 
 def test_an_event_held_by_a_worker_that_died_is_taken_again_when_its_lease_runs_out(
@@ -289,19 +277,15 @@ def test_an_event_held_by_a_worker_that_died_is_taken_again_when_its_lease_runs_
 ) -> None:
     event = _paid_event(sandbox, pr)
     post_webhook(Client(), event_body(event))
-    webhooks.stripe_events_enqueue_due()
-    # A worker took the event (its lease) and the task, then was killed before finishing.
-    task = DBTaskResult.objects.get()
-    task.claim("killed-worker")
-    lease = timezone.now() + timedelta(seconds=settings.WEBHOOK_EVENT_LEASE_SECONDS)
-    StripeEvent.objects.filter(event_id=event["id"]).update(claimed_until=lease)
+    # A worker claimed the event (its lease), then was killed before finishing.
+    (claimed,), lease = webhooks.stripe_events_claim()
+    assert claimed.event_id == event["id"] and lease > timezone.now()
+    assert _row(event).claimed_until == lease
 
-    # A copy of its task finds the lease held and does nothing; nor does the feeder queue it
-    # again while the lease holds, however old its task.
-    assert webhooks.stripe_event_process(event_id=_row(event).pk).startswith("skipped")
-    requeue = timedelta(seconds=settings.WEBHOOK_EVENT_REQUEUE_SECONDS + 1)
-    assert webhooks.stripe_events_enqueue_due(now=timezone.now() + requeue) == 0
-    assert webhooks.stripe_events_enqueue_due(now=lease + timedelta(seconds=1)) == 1
+    # While the lease holds no other worker takes it.
+    assert webhooks.stripe_events_claim()[0] == []
+    assert worker_drain() == 0
+    assert webhooks.stripe_events_claim(now=lease - timedelta(seconds=1))[0] == []
     # The lease runs out (time moves on): the next worker takes the event.
     StripeEvent.objects.filter(event_id=event["id"]).update(
         claimed_until=timezone.now() - timedelta(seconds=1)
@@ -314,7 +298,7 @@ def test_an_event_held_by_a_worker_that_died_is_taken_again_when_its_lease_runs_
     assert len(mail.outbox) == 1
 
 
-def test_a_second_task_for_a_processed_event_has_no_effect(
+def test_a_processed_event_is_never_claimed_again(
     pr: PaymentRequest,
     sandbox: stripe_sandbox.SandboxServer,
     django_capture_on_commit_callbacks: Any,
@@ -322,11 +306,74 @@ def test_a_second_task_for_a_processed_event_has_no_effect(
     post_webhook(Client(), event_body(_paid_event(sandbox, pr)))
     with django_capture_on_commit_callbacks(execute=True):
         worker_drain()
-    row = StripeEvent.objects.get()
 
-    assert webhooks.stripe_event_process(event_id=row.pk).startswith("skipped")
-    assert webhooks.stripe_events_enqueue_due(now=timezone.now() + timedelta(days=1)) == 0
+    assert webhooks.stripe_events_claim(now=timezone.now() + timedelta(days=1))[0] == []
     assert len(mail.outbox) == 1
+
+
+def test_a_batch_claims_its_events_in_one_write_and_marks_those_that_changed_nothing_together(
+    pr: PaymentRequest,
+    sandbox: stripe_sandbox.SandboxServer,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    post_webhook(Client(), event_body(_paid_event(sandbox, pr)))
+    for n in range(8):
+        post_webhook(Client(), event_body(_unknown_intent_event(sandbox, pr, n)))
+
+    with (
+        CaptureQueriesContext(connection) as queries,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert webhooks.stripe_events_process_due() == 9
+    writes = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("UPDATE") and '"payments_stripeevent"' in q["sql"].split("SET")[0]
+    ]
+    # One claim for the nine, one "done" for the paid one, one for the eight ignored ones.
+    assert len(writes) == 3, writes
+    outcomes = collections.Counter(StripeEvent.objects.values_list("outcome", "changed"))
+    assert outcomes == {("ignored: unknown PaymentIntent", False): 8, ("applied: paid", True): 1}
+    assert not StripeEvent.objects.filter(processed_at=None).exists()
+    assert not StripeEvent.objects.exclude(claimed_until=None).exists()
+    pr.refresh_from_db()
+    assert pr.status == PaymentStatus.PAID
+
+
+def test_a_batch_running_past_half_its_lease_hands_the_rest_back(
+    connected: World,
+    call: Call,
+    pr: PaymentRequest,
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """A slow Stripe: the events not yet begun go back to the inbox for any worker, before the
+    lease could run out under them and let a second worker in."""
+    settings.WEBHOOK_EVENT_LEASE_SECONDS = 1
+    first = _stored_event(pr, "evt_first")
+    with django_capture_on_commit_callbacks(execute=True):
+        other = request_payment(connected, call, description="Second item")
+    second = _stored_event(other, "evt_second")
+    real_process = webhooks._process
+
+    def slow(row: StripeEvent) -> tuple[str, bool]:
+        time.sleep(0.6)  # past half the lease
+        return real_process(row)
+
+    monkeypatch.setattr(webhooks, "_process", slow)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert webhooks.stripe_events_process_due() == 2
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.processed_at is not None and first.outcome == "applied: failed"
+    assert (second.processed_at, second.claimed_until, second.attempts) == (None, None, 0)
+    monkeypatch.setattr(webhooks, "_process", real_process)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert worker_drain() == 1
+    other.refresh_from_db()
+    assert other.status == PaymentStatus.FAILED
 
 
 # ----------------------------------------------------------------------------- concurrency
@@ -339,8 +386,8 @@ def test_two_workers_at_once_process_each_event_once_and_send_one_receipt_each(
     sandbox: stripe_sandbox.SandboxServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Real threads, real transactions: two workers of two task threads each, every event's
-    task queued three times over (as after redeliveries and lost-task requeues)."""
+    """Real threads, real transactions: two workers of two inbox threads each, in batches of 3
+    so that they all compete for the same rows."""
     requests = []
     for i in range(6):
         pr = request_payment(connected, call, description=f"Item {i}")
@@ -361,17 +408,12 @@ def test_two_workers_at_once_process_each_event_once_and_send_one_receipt_each(
         return real_process(row)
 
     monkeypatch.setattr(webhooks, "_process", counting)
-    from carecall.jobs.tasks import stripe_event_process_task
-
-    ids = list(StripeEvent.objects.values_list("pk", flat=True))
-    for _copy in range(3):
-        for event_id in ids:
-            stripe_event_process_task.enqueue(event_id=event_id)
+    monkeypatch.setattr(webhooks, "STRIPE_EVENT_BATCH", 3)
     workers = [worker_start(threads=2, poll_seconds=0.01, periodic=False) for _ in range(2)]
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            if not DBTaskResult.objects.exclude(status__in=["SUCCESSFUL", "FAILED"]).exists():
+            if not StripeEvent.objects.filter(processed_at__isnull=True).exists():
                 break
             time.sleep(0.05)
     finally:
@@ -380,7 +422,6 @@ def test_two_workers_at_once_process_each_event_once_and_send_one_receipt_each(
 
     assert StripeEvent.objects.filter(processed_at__isnull=True).count() == 0
     assert sorted(calls.values()) == [1] * 12
-    assert not DBTaskResult.objects.filter(status="FAILED").exists()
     for pr in requests:
         pr.refresh_from_db()
         assert pr.status == PaymentStatus.PAID

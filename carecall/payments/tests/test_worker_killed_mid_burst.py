@@ -50,7 +50,6 @@ def _worker_env(sandbox: stripe_sandbox.SandboxServer) -> dict[str, str]:
         STRIPE_CONNECT_BASE=sandbox.url,
         STRIPE_MAX_NETWORK_RETRIES="0",
         WEBHOOK_EVENT_LEASE_SECONDS="2",
-        WEBHOOK_EVENT_REQUEUE_SECONDS="1",
         WORKER_THREADS="2",
         PYTHONUNBUFFERED="1",
     )

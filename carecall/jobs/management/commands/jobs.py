@@ -11,20 +11,20 @@ from carecall.jobs.schedule import PERIODIC_JOBS, jobs_run_once
 
 class Command(BaseCommand):
     help = (
-        "Background jobs. `run` queues the stored webhook events that wait (for `carecall "
-        "worker`) and runs the periodic jobs that are due here and now: "
+        "Background jobs. `run` processes the stored webhook events that wait and runs the "
+        "periodic jobs that are due, here and now: "
         + ", ".join(f"{job.name} (every {job.every})" for job in PERIODIC_JOBS)
         + "."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
-        sub.add_parser("run", help="queue waiting webhook events, run the due periodic jobs")
+        sub.add_parser("run", help="process waiting webhook events, run the due periodic jobs")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "run":
             done = jobs_run_once()
             self.stdout.write(
-                f"queued {done['events_queued']} webhook event(s); "
+                f"processed {done['events_processed']} webhook event(s); "
                 f"ran {', '.join(done['jobs']) or 'no job (none due)'}"
             )
