@@ -1,7 +1,10 @@
 from datetime import timedelta
+from typing import Any
 
 from django import template
 from django.utils.translation import ngettext
+
+from carecall.core.navigation import nav_links
 
 register = template.Library()
 
@@ -19,3 +22,10 @@ def duration_words(value: timedelta | None) -> str:
     if minutes:
         parts.append(ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes})
     return " ".join(parts)
+
+
+@register.simple_tag
+def navigation(place: str, subject: Any, *args: Any, home: bool = False, name: str = "") -> Any:
+    """`{% navigation "clinic" access clinic.pk as links %}`: the registered entries of a
+    place that this person sees (carecall.core.navigation)."""
+    return nav_links(place, subject, *args, home=home, name=name)
