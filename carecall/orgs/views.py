@@ -25,10 +25,14 @@ from carecall.orgs.access import (
     organisation_for_user,
     organisation_membership_for_user,
 )
+from carecall.orgs.clinic_settings_sections import (
+    ClinicSettingsSection,
+    clinic_settings_section,
+    clinic_settings_sections,
+)
 from carecall.orgs.forms import (
     ChangeRoleForm,
     ClinicForm,
-    ClinicPaymentSettingsForm,
     InviteClinicMemberForm,
     InviteOrgAdminForm,
     OrganisationForm,
@@ -167,8 +171,9 @@ def clinic_detail(request: HttpRequest, clinic_id: int) -> HttpResponse:
 def clinic_edit(request: HttpRequest, clinic_id: int) -> HttpResponse:
     access = clinic_for_user(_user(request), clinic_id, roles=MANAGERS)
     clinic = access.clinic
-    if request.method == "POST" and request.POST.get("form") == "payment_settings":
-        return _clinic_payment_settings(request, clinic)
+    section = clinic_settings_section(request.POST.get("form", ""))
+    if request.method == "POST" and section is not None:
+        return _clinic_settings_section_save(request, clinic, section)
     form = _clinic_form(clinic, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -178,13 +183,7 @@ def clinic_edit(request: HttpRequest, clinic_id: int) -> HttpResponse:
         else:
             messages.success(request, _("Clinic details saved."))
             return redirect("orgs:clinic", clinic_id=clinic.pk)
-    return _clinic_settings_page(
-        request,
-        clinic,
-        form=form,
-        payment_form=_payment_settings_form(clinic),
-        status=400 if form.is_bound else 200,
-    )
+    return _clinic_settings_page(request, clinic, form=form, status=400 if form.is_bound else 200)
 
 
 def _clinic_form(clinic: Clinic, data: QueryDict | None = None) -> ClinicForm:
@@ -193,9 +192,19 @@ def _clinic_form(clinic: Clinic, data: QueryDict | None = None) -> ClinicForm:
 
 
 def _clinic_settings_page(
-    request: HttpRequest, clinic: Clinic, *, form: Form, payment_form: Form, status: int
+    request: HttpRequest,
+    clinic: Clinic,
+    *,
+    form: Form,
+    status: int,
+    posted: tuple[ClinicSettingsSection, Form] | None = None,
 ) -> HttpResponse:
-    """The clinic's settings page: its details form and its payment settings form."""
+    """The clinic's settings page: its details form, then each registered section's form
+    (the posted one as posted)."""
+    sections = [
+        (section, posted[1] if posted and posted[0] == section else section.form(clinic, None))
+        for section in clinic_settings_sections()
+    ]
     return render(
         request,
         "orgs/clinic_form.html",
@@ -203,51 +212,27 @@ def _clinic_settings_page(
             "form": form,
             "organisation": clinic.organisation,
             "clinic": clinic,
-            "payment_form": payment_form,
+            "sections": sections,
         },
         status=status,
     )
 
 
-def _payment_settings_form(
-    clinic: Clinic, data: QueryDict | None = None
-) -> ClinicPaymentSettingsForm:
-    from carecall.payments.clinic_settings import clinic_receipt_initial, payment_max_text
-    from carecall.payments.receipts import clinic_is_australian
-
-    clinicians, receipt = clinic_receipt_initial(clinic)
-    initial = {
-        "payment_max_amount": payment_max_text(clinic),
-        "contact_email": clinic.contact_email,
-        "contact_phone": clinic.contact_phone,
-        **receipt,
-    }
-    return ClinicPaymentSettingsForm(
-        data,
-        initial=initial,
-        prefix="pay",
-        clinicians=clinicians,
-        australian=clinic_is_australian(clinic),
-    )
-
-
-def _clinic_payment_settings(request: HttpRequest, clinic: Clinic) -> HttpResponse:
-    """The payment settings part of the clinic's settings page (its own form and Save)."""
-    from carecall.payments.clinic_settings import clinic_payment_settings_update
-
-    payment_form = _payment_settings_form(clinic, request.POST)
-    if payment_form.is_valid():
+def _clinic_settings_section_save(
+    request: HttpRequest, clinic: Clinic, section: ClinicSettingsSection
+) -> HttpResponse:
+    """One section of the clinic's settings page (its own form and Save)."""
+    form = section.form(clinic, request.POST)
+    if form.is_valid():
         try:
-            clinic_payment_settings_update(
-                actor=_user(request), clinic=clinic, **payment_form.update_arguments()
-            )
+            section.save(_user(request), clinic, form)
         except ServiceError as error:
-            _form_error(payment_form, error)
+            _form_error(form, error)
         else:
-            messages.success(request, _("Payment settings saved."))
+            messages.success(request, str(section.saved_message))
             return redirect("orgs:clinic_edit", clinic_id=clinic.pk)
     return _clinic_settings_page(
-        request, clinic, form=_clinic_form(clinic), payment_form=payment_form, status=400
+        request, clinic, form=_clinic_form(clinic), status=400, posted=(section, form)
     )
 
 
