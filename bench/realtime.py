@@ -31,6 +31,7 @@ import platform
 import resource
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -516,6 +517,7 @@ class ModeResult:
     rates: dict[float, RateResult] = field(default_factory=dict)
     error: str = ""
     profile: list[str] = field(default_factory=list)
+    connect_profile: list[str] = field(default_factory=list)
 
 
 def measure_rate(
@@ -584,9 +586,23 @@ def run_mode(
 ) -> None:
     print(f"  {result.label}: connecting {len(specs):,} sockets …", flush=True)
     warm_up(pool, specs[:2])
+    connect_spies = []
+    if profile_dir is not None and args.profile_connect:
+        connect_spies = [
+            start_py_spy(s, profile_dir, None, name=f"connect-{s.name}") for s in servers
+        ]
+        time.sleep(1)  # py-spy attaches
     result.connected = connect_all(
         pool, specs, concurrency=args.connect_concurrency, timeout=args.connect_timeout
     )
+    for spy in connect_spies:
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=60)
+    if connect_spies and profile_dir is not None:
+        result.connect_profile = summarise_profiles(
+            profile_dir, [f"connect-{s.name}" for s in servers]
+        )
     result.rss_connected = sum(s.rss() for s in servers)
     print(
         f"    {result.connected.opened:,}/{len(specs):,} open in {result.connected.seconds:.1f} s"
@@ -620,7 +636,10 @@ def run_mode(
 # ----------------------------------------------------------------------------- py-spy
 
 
-def start_py_spy(server: Server, folder: Path, seconds: float) -> subprocess.Popen[bytes] | None:
+def start_py_spy(
+    server: Server, folder: Path, seconds: float | None, *, name: str | None = None
+) -> subprocess.Popen[bytes] | None:
+    """py-spy the server for `seconds` (None: until it is sent SIGINT)."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not os.access(spy, os.X_OK):
         print("    (py-spy not installed: `.venv/bin/pip install py-spy` for --profile)")
@@ -633,15 +652,14 @@ def start_py_spy(server: Server, folder: Path, seconds: float) -> subprocess.Pop
             "record",
             "--pid",
             str(server.process.pid),
-            "--duration",
-            str(max(1, int(seconds))),
+            *([] if seconds is None else ["--duration", str(max(1, int(seconds)))]),
             "--rate",
             "200",
             "--format",
             "raw",
             "--nonblocking",
             "--output",
-            str(folder / f"{server.name}.txt"),
+            str(folder / f"{name or server.name}.txt"),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -809,6 +827,8 @@ def report(
             f"total {times(ratio(cc.rss_after, b.rss_after))}"
         )
     for m in modes:
+        if m.connect_profile:
+            lines.append(f"\n  {m.label}, connecting, " + "\n  ".join(m.connect_profile))
         if m.profile:
             lines.append(f"\n  {m.label}, {args.profile:,.0f} msg/s, " + "\n  ".join(m.profile))
     return lines, targets(args, bare, modes, idle)
@@ -940,7 +960,9 @@ def realtime_part(args: argparse.Namespace, stack: ExitStack, folder: Path) -> l
 
         redis_url = stack.enter_context(throwaway_redis())
     profile_dir = (
-        ROOT / "var" / "bench-realtime" / time.strftime("%Y%m%d-%H%M%S") if args.profile else None
+        ROOT / "var" / "bench-realtime" / time.strftime("%Y%m%d-%H%M%S")
+        if args.profile or args.profile_connect
+        else None
     )
     for name in args.modes:
         result = ModeResult(name, MODES[name])
@@ -1052,6 +1074,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         metavar="RATE",
         help="py-spy the CareCall process(es) during this rate (var/bench-realtime/)",
+    )
+    parser.add_argument(
+        "--profile-connect",
+        action="store_true",
+        help="py-spy the CareCall process(es) while the sockets connect (var/bench-realtime/)",
     )
     parser.add_argument(
         "--app-root",

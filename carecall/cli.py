@@ -91,6 +91,12 @@ def demo() -> None:
     from django.core.management import call_command
 
     django.setup()
+    from carecall.calls.web_process import WebProcessTaken, web_process_claim
+
+    try:  # the demo has no Redis: one demo per database (its var folder)
+        web_process_claim()
+    except WebProcessTaken as taken:
+        sys.exit(f"carecall demo: {taken}")
     call_command("migrate", interactive=False, verbosity=0)
     from carecall.orgs.demo import DEMO_PASSWORD, demo_seed
 
@@ -142,7 +148,13 @@ def serve() -> None:
             from django.db import DatabaseError
 
             from carecall.calls.services import participants_connections_forget
+            from carecall.calls.web_process import WebProcessTaken, web_process_claim
 
+            # Before anything is reset: a second server must not touch the first one's counts.
+            try:
+                web_process_claim()
+            except WebProcessTaken as taken:
+                sys.exit(f"carecall serve: {taken}")
             # One process and no Redis: this is the only server, nothing is connected yet.
             try:
                 participants_connections_forget()

@@ -217,6 +217,10 @@ if _redis_url:
             "CONFIG": {"hosts": [_redis_url]},
         }
     }
+# Without a channel layer a web process claims the database for itself, so that a second one
+# stops at start (carecall/calls/web_process.py). Test processes load the application without
+# serving it (settings_test turns this off); the tests of the claim run real servers.
+WEB_PROCESS_CLAIM = True
 
 # Security baseline. Cookies are secure whenever the site is served over HTTPS.
 SESSION_COOKIE_SECURE = HTTPS

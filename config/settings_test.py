@@ -39,5 +39,8 @@ if str(DATABASES["default"]["ENGINE"]).endswith("sqlite3"):  # noqa: F405
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;",
     }
 
+# Test processes load config.asgi without serving it; the claim's tests run real servers.
+WEB_PROCESS_CLAIM = False
+
 # A Stripe call inside a database transaction fails the test (carecall/payments/stripe_gateway.py).
 STRIPE_CALLS_IN_TRANSACTION = "raise"
