@@ -1,24 +1,15 @@
-"""Websocket routes. Pages build their websocket URLs with `ws_reverse(name, *args)`."""
+"""Websocket routes: each app's (calls' in carecall/calls/routing.py, with its `ws_reverse`),
+then a catch-all."""
 
-from django.urls import URLPattern, URLResolver, path, re_path, reverse
+from django.urls import URLPattern, URLResolver, re_path
 
-from carecall.calls.consumers import CallConsumer, UnknownPathConsumer, WaitingAreaConsumer
+from carecall.calls import routing as calls_routing
+from carecall.calls.consumers import UnknownPathConsumer
 
 websocket_urlpatterns: list[URLPattern | URLResolver] = [
-    path(
-        "ws/clinics/<int:clinic_id>/waiting-area/",
-        WaitingAreaConsumer.as_asgi(),
-        name="ws-waiting-area",
-    ),
-    path("ws/calls/<uuid:visit_id>/", CallConsumer.as_asgi(), name="ws-staff"),
-    path("ws/visits/<str:patient_token>/", CallConsumer.as_asgi(), name="ws-patient"),
-    path("ws/guests/<str:guest_token>/", CallConsumer.as_asgi(), name="ws-guest"),
+    *calls_routing.websocket_urlpatterns,
     # Last: every other path (and a malformed id) closes with 4404 instead of a 500.
     re_path(r"", UnknownPathConsumer.as_asgi()),
 ]
 
-urlpatterns = websocket_urlpatterns  # lets this module serve as a urlconf for ws_reverse
-
-
-def ws_reverse(name: str, *args: object) -> str:
-    return reverse(name, urlconf="config.routing", args=args)
+urlpatterns = websocket_urlpatterns  # reversible as a urlconf, as the deployed router sees it

@@ -25,11 +25,11 @@ from carecall.calls.access import (
 from carecall.calls.call_apps import call_page_assets
 from carecall.calls.forms import EntryForm, GuestJoinForm, WaitingAreaSettingsForm
 from carecall.calls.models import Participant, VisitStatus
+from carecall.calls.routing import ws_reverse
 from carecall.calls.waiting_area import WEEKDAYS, OpeningHours, WaitingAreaSettings
 from carecall.core.errors import ServiceError
 from carecall.orgs.access import MANAGERS, clinic_for_user
 from carecall.orgs.models import Clinic
-from config.routing import ws_reverse
 
 
 def _user(request: HttpRequest) -> User:

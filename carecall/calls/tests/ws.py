@@ -27,10 +27,10 @@ from carecall.accounts.models import User
 from carecall.calls import services
 from carecall.calls.access import GUEST_SESSION_KEY, token_hash
 from carecall.calls.models import Participant, ParticipantKind, Visit
+from carecall.calls.routing import ws_reverse
 from carecall.calls.schemas import parse_outbound
 from carecall.orgs.models import Clinic
 from config.asgi import application
-from config.routing import ws_reverse
 
 
 def _channels_websocket_communicator() -> Any:
