@@ -1,7 +1,11 @@
-"""Demo data: one organisation, two clinics and a person for each role. Safe to run again."""
+"""Demo data: one organisation, two clinics and a person for each role. Safe to run again.
+
+Apps add their own demo data through `demo_seeder_register` (from their AppConfig.ready()):
+each seeder gets the organisation and its clinics by slug, in the same transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -33,6 +37,15 @@ CLINICIAN = DemoPerson(
 )
 PHYSIO = DemoPerson("physio", "nina@demo-health.test", "Nina Patel", "Clinician, Northside Physio")
 DEMO_PEOPLE = [OPERATOR, ORG_ADMIN, CLINIC_ADMIN, CLINICIAN, PHYSIO]
+
+DemoSeeder = Callable[[Organisation, dict[str, Clinic]], None]
+_SEEDERS: dict[str, DemoSeeder] = {}
+
+
+def demo_seeder_register(key: str, seeder: DemoSeeder) -> None:
+    """`seeder(organisation, clinics_by_slug)` runs at the end of every `demo_seed`; it must
+    change nothing when its data exists already."""
+    _SEEDERS[key] = seeder
 
 
 def _user(person: DemoPerson, *, staff: bool = False) -> User:
@@ -81,24 +94,6 @@ def demo_seed() -> list[DemoPerson]:
         Clinic.objects.filter(slug=slug, contact_email="").update(
             contact_email=email, contact_phone=phone
         )
-    _payment_gateway_requested(olivia, organisation, clinics["harbour-gp"])
+    for seeder in _SEEDERS.values():
+        seeder(organisation, clinics)
     return DEMO_PEOPLE
-
-
-def _payment_gateway_requested(olivia: User, organisation: Organisation, clinic: Clinic) -> None:
-    """Harbour GP starts with a Payment Gateway request waiting for the operator."""
-    from carecall.clinic_apps.models import AppKey, AppRequest
-    from carecall.clinic_apps.services import app_request_create
-
-    if AppRequest.objects.filter(organisation=organisation, app=AppKey.PAYMENT_GATEWAY).exists():
-        return
-    app_request_create(
-        actor=olivia,
-        organisation=organisation,
-        app=AppKey.PAYMENT_GATEWAY,
-        clinics=[clinic],
-        manager_name="Olivia Nguyen",
-        manager_email=ORG_ADMIN.email,
-        manager_phone="02 9000 0000",
-        accept_terms=True,
-    )
