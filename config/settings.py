@@ -290,6 +290,10 @@ if ICE_TRANSPORT_POLICY not in {"all", "relay"}:
 WS_MAX_MESSAGE_BYTES = env_int("WS_MAX_MESSAGE_BYTES", 64 * 1024, minimum=1024)
 WS_RATE_PER_SECOND = env_int("WS_RATE_PER_SECOND", 40, minimum=1)
 WS_RATE_BURST = env_int("WS_RATE_BURST", 120, minimum=1)
+# Sockets one person may hold open on a process: per call participant (their tabs, a reload's
+# overlap) and per staff user and clinic waiting area (carecall/calls/socket_caps.py).
+WS_SOCKETS_PER_PARTICIPANT = env_int("WS_SOCKETS_PER_PARTICIPANT", 4, minimum=1)
+WS_SOCKETS_PER_WAITING_AREA = env_int("WS_SOCKETS_PER_WAITING_AREA", 4, minimum=1)
 
 # Stripe. The demo and the tests point the three base URLs at stripe_sandbox; production keeps
 # Stripe's. Connect: the platform's Standard-account OAuth client id and the Connect webhook secret.

@@ -2,7 +2,7 @@
 
 Thin: authenticate on connect, enforce size / rate / schema, call a service, relay events.
 Close codes: 4400 bad message, 4403 not allowed, 4404 unknown (also a path no route serves),
-4409 call ended, 4413 message too big, 4429 too many messages.
+4409 call ended, 4413 message too big, 4429 too many messages or too many sockets open.
 """
 
 from __future__ import annotations
@@ -74,6 +74,7 @@ from carecall.calls.selectors import (
     waiting_area_visits,
     waiting_visit_info,
 )
+from carecall.calls.socket_caps import CAP_CLOSE_CODE, socket_caps
 from carecall.calls.turn import ice_servers_for
 from carecall.calls.waiting_area import WaitingAreaSettings
 from carecall.core.errors import ServiceError
@@ -111,6 +112,7 @@ class GuardedJsonConsumer(AsyncWebsocketConsumer):
 
     inbound: dict[str, type[Message]] = {}
     closed = False
+    cap_key: tuple[object, ...] | None = None  # the place it holds in socket_caps
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         self.scope = scope
@@ -127,6 +129,9 @@ class GuardedJsonConsumer(AsyncWebsocketConsumer):
             pass
         finally:
             await self.leave_groups()
+            if self.cap_key is not None:
+                socket_caps.give_back(self.cap_key)
+                self.cap_key = None
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         await getattr(self, get_handler_name(message))(message)
@@ -202,6 +207,14 @@ class GuardedJsonConsumer(AsyncWebsocketConsumer):
         await self.accept()
         await self.close(code=code, reason=reason)
 
+    async def take_place(self, key: tuple[object, ...], limit: int) -> bool:
+        """A place among the sockets one person may hold open; refused (4429) over the cap."""
+        if not socket_caps.take(key, limit=limit):
+            await self.refuse(CAP_CLOSE_CODE, "too many connections open")
+            return False
+        self.cap_key = key
+        return True
+
     async def send_message(self, message: Message) -> None:
         await self.send(text_data=json.dumps(to_wire(message)))
 
@@ -248,6 +261,10 @@ class WaitingAreaConsumer(GuardedJsonConsumer):
             return
         except PermissionDenied:
             await self.refuse(4403, "not a member of this clinic")
+            return
+        if not await self.take_place(
+            ("waiting", user.pk, clinic_id), settings.WS_SOCKETS_PER_WAITING_AREA
+        ):
             return
         # Join the group before reading the snapshot: a caller arriving in between is then in
         # the snapshot or in a queued event (the page replaces rows by id), never in neither.
@@ -308,6 +325,10 @@ class CallConsumer(GuardedJsonConsumer):
             return
         except CallEnded:
             await self.refuse(4409, "this call has ended")
+            return
+        if not await self.take_place(
+            ("participant", str(self.participant.pk)), settings.WS_SOCKETS_PER_PARTICIPANT
+        ):
             return
         self.visit = self.participant.visit
         if self.visit.status == VisitStatus.DONE:

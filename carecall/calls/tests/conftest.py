@@ -10,6 +10,7 @@ from channels.layers import channel_layers
 
 from carecall.calls.presence import heartbeats
 from carecall.calls.realtime import hub
+from carecall.calls.socket_caps import socket_caps
 from carecall.calls.tests.ws import Sockets
 
 
@@ -19,10 +20,12 @@ def fresh_channel_layer() -> Iterator[None]:
     over between tests' event loops)."""
     hub.reset()
     heartbeats.reset()
+    socket_caps.reset()
     channel_layers.backends.clear()
     yield
     hub.reset()
     heartbeats.reset()
+    socket_caps.reset()
     channel_layers.backends.clear()
 
 
