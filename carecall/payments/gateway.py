@@ -51,6 +51,7 @@ class Intent:
     currency: str  # upper case
     client_secret: str
     receipt_email: str | None = None
+    created: int = 0
     card_brand: str = ""
     card_last4: str = ""
     failure_message: str = ""
@@ -64,6 +65,8 @@ class RefundResult:
     amount: int
     status: str  # pending / succeeded / failed / canceled
     failure_reason: str = ""
+    payment_intent: str = ""
+    created: int = 0
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,17 @@ class PaymentGateway(Protocol):
     ) -> RefundResult: ...
 
     def refund_retrieve(self, *, account_id: str, refund_id: str) -> RefundResult: ...
+
+    def intents_list(
+        self, *, account_id: str, created_gte: int, created_lte: int, limit: int
+    ) -> list[Intent]:
+        """The account's PaymentIntents created in [created_gte, created_lte], newest first, at
+        most `limit` (all pages)."""
+        ...
+
+    def refunds_list(self, *, account_id: str, created_gte: int, limit: int) -> list[RefundResult]:
+        """The account's refunds created since `created_gte`, newest first, at most `limit`."""
+        ...
 
     def webhook_event(self, *, payload: bytes, signature: str) -> WebhookEvent:
         """Verify the signature on the raw body and parse the event; raises on a bad one."""

@@ -393,6 +393,72 @@ def payment_request_sync_refunded(*, payment_request: PaymentRequest, amount_ref
             )
 
 
+def payment_request_refresh_refunds(*, payment_request: PaymentRequest) -> bool:
+    """Re-read a paid request's refunds from Stripe and apply them: the outcome of each of our
+    refunds still pending, then the charge's refunded total (which also covers refunds we never
+    recorded: made in Stripe's dashboard, or by a refund of ours whose answer was lost and whose
+    reservation was dropped). Stripe calls with no transaction open. Returns whether anything
+    changed. PaymentGatewayError propagates (the caller asks again later)."""
+    pr = payment_request
+    if pr.status not in (
+        PaymentStatus.PAID,
+        PaymentStatus.PARTIALLY_REFUNDED,
+        PaymentStatus.REFUNDED,
+    ):
+        return False
+    before = _refunds_state(pr)
+    gateway = get_gateway()
+    pending = pr.refunds.filter(status=RefundStatus.PENDING, stripe_refund_id__isnull=False)
+    for refund in pending:
+        result = gateway.refund_retrieve(
+            account_id=pr.stripe_account_id, refund_id=refund.stripe_refund_id or ""
+        )
+        if result.id == refund.stripe_refund_id:
+            refund_apply_result(refund=refund, result=result)
+    intent = gateway.intent_retrieve(
+        account_id=pr.stripe_account_id, intent_id=pr.payment_intent_id or ""
+    )
+    if intent.id == pr.payment_intent_id:
+        payment_request_sync_refunded(payment_request=pr, amount_refunded=intent.amount_refunded)
+        _refunded_given_back(pr, intent.amount_refunded)
+    return _refunds_state(pr) != before
+
+
+def _refunded_given_back(payment_request: PaymentRequest, stripe_refunded: int) -> None:
+    """A refund Stripe failed or canceled gives the money back to the charge, so its refunded
+    total goes down: follow Stripe's (the only way the total ever decreases), and only when one
+    of our refunds did fail (a total read before a new refund is never taken for this)."""
+    with transaction.atomic():
+        pr = (
+            PaymentRequest.objects.select_for_update(of=("self",))
+            .select_related("clinic")
+            .get(pk=payment_request.pk)
+        )
+        failed = pr.refunds.filter(status__in=[RefundStatus.FAILED, RefundStatus.CANCELED])
+        if stripe_refunded >= pr.amount_refunded or not failed.exists():
+            return
+        pr.amount_refunded = max(stripe_refunded, 0)
+        if pr.amount_refunded >= pr.amount:
+            pr.status = PaymentStatus.REFUNDED
+        elif pr.amount_refunded > 0:
+            pr.status = PaymentStatus.PARTIALLY_REFUNDED
+        else:
+            pr.status = PaymentStatus.PAID
+        pr.save(update_fields=["amount_refunded", "status", "updated_at"])
+        from carecall.payments.services import announce
+
+        announce(pr)
+
+
+def _refunds_state(pr: PaymentRequest) -> tuple[object, ...]:
+    fresh = PaymentRequest.objects.get(pk=pr.pk)
+    return (
+        fresh.status,
+        fresh.amount_refunded,
+        tuple(fresh.refunds.order_by("pk").values_list("pk", "status")),
+    )
+
+
 def receipt_resend(*, actor: User, payment_request: PaymentRequest) -> None:
     clinic_for_user(actor, payment_request.clinic_id, roles=MANAGERS)
     pr = payment_request

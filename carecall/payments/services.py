@@ -809,6 +809,23 @@ def payments_reconcile(*, older_than: timedelta = timedelta(minutes=3)) -> dict[
     except Exception:
         counts["errors"] += 1
         logger.exception("reconcile: pending refunds could not be checked")
+    counts["refunds_resumed"] = counts["refunds_synced"] = counts["orphans_cancelled"] = 0
+    # Refunds a killed process reserved but never recorded; then what Stripe refunded that we
+    # never heard of (a lost answer plus a lost webhook); then intents whose request was never
+    # saved (payments/reconcile.py).
+    from carecall.payments import reconcile
+    from carecall.payments.refunds import refunds_resume_unsent
+
+    for name, step in (
+        ("refunds_resumed", refunds_resume_unsent),
+        ("refunds_synced", reconcile.refunds_recent_sync),
+        ("orphans_cancelled", reconcile.intents_orphaned_cancel),
+    ):
+        try:
+            counts[name] = step()
+        except Exception:
+            counts["errors"] += 1
+            logger.exception("reconcile: %s failed", name)
     try:
         # Emails (receipts among them) whose after-commit try failed: retried, with backoff.
         counts["emails"] = email_outbox_send_due()["sent"]

@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 import time
+from itertools import islice
 from typing import Any
 from urllib.parse import urlencode
 
@@ -173,6 +174,7 @@ def _intent(obj: Any) -> Intent:
         failure_message=(error.get("message") or "") if error else "",
         amount_refunded=refunded,
         metadata=dict(pi.get("metadata") or {}),
+        created=int(pi.get("created") or 0),
     )
 
 
@@ -183,6 +185,8 @@ def _refund(obj: Any) -> RefundResult:
         amount=int(refund["amount"]),
         status=str(refund.get("status") or "pending"),
         failure_reason=str(refund.get("failure_reason") or ""),
+        payment_intent=str(refund.get("payment_intent") or ""),
+        created=int(refund.get("created") or 0),
     )
 
 
@@ -319,6 +323,27 @@ class StripeGateway:
         except stripe.StripeError as error:
             raise _translate(error) from error
         return _refund(refund)
+
+    def intents_list(
+        self, *, account_id: str, created_gte: int, created_lte: int, limit: int
+    ) -> list[Intent]:
+        try:
+            pages = _client().v1.payment_intents.list(
+                {"created": {"gte": created_gte, "lte": created_lte}, "limit": 100},
+                {"stripe_account": account_id},
+            )
+            return [_intent(pi) for pi in islice(pages.auto_paging_iter(), limit)]
+        except stripe.StripeError as error:
+            raise _translate(error) from error
+
+    def refunds_list(self, *, account_id: str, created_gte: int, limit: int) -> list[RefundResult]:
+        try:
+            pages = _client().v1.refunds.list(
+                {"created": {"gte": created_gte}, "limit": 100}, {"stripe_account": account_id}
+            )
+            return [_refund(refund) for refund in islice(pages.auto_paging_iter(), limit)]
+        except stripe.StripeError as error:
+            raise _translate(error) from error
 
     def webhook_event(self, *, payload: bytes, signature: str) -> WebhookEvent:
         """Stripe's own check of the signature (HMAC of "t.body", at most

@@ -32,7 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from carecall.payments import services
-from carecall.payments.gateway import Intent, PaymentGatewayError, WebhookEvent, get_gateway
+from carecall.payments.gateway import PaymentGatewayError, WebhookEvent, get_gateway
 from carecall.payments.models import PaymentRequest, StripeEvent
 
 logger = logging.getLogger(__name__)
@@ -221,6 +221,18 @@ def _event_process_claimed(row: StripeEvent, lease: datetime) -> str | None:
     return None
 
 
+# The PaymentIntent events that can move a request (each re-reads the intent from Stripe);
+# created, requires_action and the like change nothing and cost no Stripe call.
+_INTENT_EVENTS = frozenset(
+    {
+        "payment_intent.succeeded",
+        "payment_intent.processing",
+        "payment_intent.payment_failed",
+        "payment_intent.canceled",
+    }
+)
+
+
 def _process(row: StripeEvent) -> tuple[str, bool]:
     """What the event means for us. Returns (outcome, whether anything changed)."""
     obj = row.payload.get("object") or {}
@@ -233,7 +245,7 @@ def _process(row: StripeEvent) -> tuple[str, bool]:
         return "no current connection to forget", False
     if row.type in ("refund.created", "refund.updated", "charge.refunded"):
         return _process_refund_event(row, obj)
-    if not row.type.startswith("payment_intent."):
+    if row.type not in _INTENT_EVENTS:
         return "ignored: type", False
     pr = PaymentRequest.objects.filter(payment_intent_id=obj.get("id")).first()
     if pr is None:
@@ -247,57 +259,33 @@ def _process(row: StripeEvent) -> tuple[str, bool]:
     ):
         return "ignored: amount or currency differs", False
     before = pr.status
-    if row.type == "payment_intent.succeeded":
-        # Re-read with the charge expanded for the card's brand and last 4 (a Stripe call:
-        # PaymentGatewayError means try again later).
-        services.payment_request_reconcile(payment_request=pr)
-    else:
-        error = obj.get("last_payment_error") or {}
-        intent = Intent(
-            id=str(obj["id"]),
-            status=str(obj.get("status")),
-            amount=int(obj["amount"]),
-            currency=str(obj["currency"]).upper(),
-            client_secret="",
-            failure_message=str(error.get("message") or "") if isinstance(error, dict) else "",
-        )
-        services.payment_request_apply_intent(payment_request=pr, intent=intent)
+    # The body only says which request to look at: whatever the event type (succeeded,
+    # processing, payment_failed, canceled), the intent is re-read from Stripe (with the charge
+    # for the card's brand and last 4) and applied forward only. A forged, stale or reordered
+    # body changes nothing Stripe does not say. PaymentGatewayError: try again later.
+    services.payment_request_reconcile(payment_request=pr)
     pr.refresh_from_db()
     return f"applied: {pr.status}", pr.status != before
 
 
 def _process_refund_event(row: StripeEvent, obj: dict[str, Any]) -> tuple[str, bool]:
-    from carecall.payments.gateway import RefundResult
     from carecall.payments.models import Refund
-    from carecall.payments.refunds import payment_request_sync_refunded, refund_apply_result
+    from carecall.payments.refunds import payment_request_refresh_refunds
 
-    pr = PaymentRequest.objects.filter(payment_intent_id=obj.get("payment_intent")).first()
+    refund = Refund.objects.filter(stripe_refund_id=str(obj.get("id") or "")).first()
+    if refund is not None:
+        pr: PaymentRequest | None = refund.payment_request
+    else:
+        pr = PaymentRequest.objects.filter(payment_intent_id=obj.get("payment_intent")).first()
     if pr is None:
         return "ignored: unknown PaymentIntent", False
     if row.account != pr.stripe_account_id:
         return "ignored: foreign account", False
-    before = (pr.status, pr.amount_refunded, pr.refunds.count())
+    # Amounts and statuses are re-read from Stripe (our refunds still pending, and the charge's
+    # refunded total), never taken from the body.
+    changed = payment_request_refresh_refunds(payment_request=pr)
+    if refund is not None:
+        return f"refund {refund.pk} applied", changed
     if row.type == "charge.refunded":
-        payment_request_sync_refunded(
-            payment_request=pr, amount_refunded=int(obj.get("amount_refunded") or 0)
-        )
-        pr.refresh_from_db()
-        return "synced refunded amount", (pr.status, pr.amount_refunded, pr.refunds.count()) != (
-            before
-        )
-    refund = Refund.objects.filter(stripe_refund_id=obj.get("id"), payment_request=pr).first()
-    if refund is None:
-        return "ignored: refund made outside CareCall", False
-    refund_before = refund.status
-    after = refund_apply_result(
-        refund=refund,
-        result=RefundResult(
-            id=str(obj["id"]),
-            amount=int(obj.get("amount") or 0),
-            status=str(obj.get("status") or "pending"),
-            failure_reason=str(obj.get("failure_reason") or ""),
-        ),
-    )
-    pr.refresh_from_db()
-    changed = after.status != refund_before or (pr.status, pr.amount_refunded) != before[:2]
-    return f"refund {refund.pk} applied", changed
+        return "synced refunded amount", changed
+    return "refund made outside CareCall: synced refunded amount", changed

@@ -29,6 +29,7 @@ from carecall.payments.models import PaymentRequest, PaymentStatus, StripeEvent
 from carecall.payments.tests.helpers import (
     Call,
     CallListener,
+    decline_at_stripe,
     event_body,
     pay_at_stripe,
     post_json,
@@ -206,11 +207,13 @@ def test_an_event_that_raises_does_not_stop_the_others_and_is_given_up_after_fiv
     connected: World,
     call: Call,
     pr: PaymentRequest,
+    sandbox: stripe_sandbox.SandboxServer,
     monkeypatch: pytest.MonkeyPatch,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         other = request_payment(connected, call, description="Second item")
+    decline_at_stripe(sandbox, other)  # what its event says (the worker re-reads it)
     broken = _stored_event(pr, "evt_broken")
     good = _stored_event(other, "evt_good")
     real_process = webhooks._process

@@ -35,5 +35,7 @@ class Command(BaseCommand):
             counts = payments_reconcile(older_than=timedelta(minutes=minutes))
             self.stdout.write(
                 "checked {checked}, changed {changed}, expired {expired}, errors {errors}, "
-                "refunds updated {refunds}, emails sent {emails}".format(**counts)
+                "refunds updated {refunds}, emails sent {emails}, refunds resumed "
+                "{refunds_resumed}, refunds synced {refunds_synced}, orphan intents cancelled "
+                "{orphans_cancelled}".format(**counts)
             )

@@ -1,0 +1,157 @@
+"""What reconcile asks Stripe beyond the requests it knows are stuck: intents CareCall made but
+never saved (orphans), and refunds that reached Stripe but not CareCall.
+
+- **Orphan intents.** An intent is made before its request's row is written (no lock is held
+  while Stripe is asked). If the process is killed in between, or Stripe's answer comes too late,
+  Stripe keeps an open intent nobody can pay (nobody has its client secret). Each connected
+  account's intents of the last `ORPHAN_LOOKBACK` are listed; one whose metadata names this
+  clinic and a request that does not exist, still open, and older than the longest a request's
+  create can take (so one whose row is being written right now is left alone), is cancelled
+  with the same idempotency key an intentional cancel uses.
+- **Refunds.** A process killed mid-refund, or a refund whose answer was lost, plus a lost
+  webhook, leaves Stripe refunded and CareCall showing nothing. Each connected account's refunds
+  of the last `REFUND_LOOKBACK` are listed (Stripe retries webhooks for 3 days); a payment with
+  one that CareCall has not seen settled since is re-read (`payment_request_refresh_refunds`).
+
+One list call per connected account and step (paged by the SDK, capped), so the cost follows
+the number of clinics, not of payments.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import defaultdict
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from carecall.payments.gateway import PaymentGatewayError, RefundResult, get_gateway
+from carecall.payments.models import PaymentRequest, Refund, RefundStatus, StripeConnection
+
+logger = logging.getLogger(__name__)
+
+ORPHAN_LOOKBACK = timedelta(days=7)
+REFUND_LOOKBACK = timedelta(days=3)
+LIST_LIMIT = 1000  # per account and step: a run never pages without end
+
+_OPEN_AT_STRIPE = ("requires_payment_method", "requires_confirmation", "requires_action")
+_SETTLED = {"succeeded": RefundStatus.SUCCEEDED, "failed": RefundStatus.FAILED}
+
+
+def longest_stripe_call() -> timedelta:
+    """The longest one Stripe call (all its SDK tries) can take, and a minute to spare."""
+    tries = settings.STRIPE_MAX_NETWORK_RETRIES + 1
+    return timedelta(seconds=settings.STRIPE_TIMEOUT_SECONDS * tries + 60)
+
+
+def intents_orphaned_cancel(*, grace: timedelta | None = None) -> int:
+    """Cancel the connected accounts' open intents whose request was never saved. Returns how
+    many were cancelled. A Stripe error on one account is logged; the others are still done."""
+    grace = longest_stripe_call() if grace is None else grace
+    now = timezone.now()
+    cancelled = 0
+    for connection in StripeConnection.objects.order_by("pk"):
+        try:
+            intents = get_gateway().intents_list(
+                account_id=connection.account_id,
+                created_gte=int((now - ORPHAN_LOOKBACK).timestamp()),
+                created_lte=int((now - grace).timestamp()),
+                limit=LIST_LIMIT,
+            )
+        except PaymentGatewayError as error:
+            logger.warning("orphan intents of %s: %s", connection.account_id, error.message)
+            continue
+        for intent in intents:
+            request_id = _request_named(intent.metadata, clinic_id=connection.clinic_id)
+            if request_id is None or intent.status not in _OPEN_AT_STRIPE:
+                continue
+            if PaymentRequest.objects.filter(pk=request_id).exists():
+                continue
+            if PaymentRequest.objects.filter(payment_intent_id=intent.id).exists():
+                continue
+            try:
+                get_gateway().intent_cancel(
+                    account_id=connection.account_id,
+                    intent_id=intent.id,
+                    idempotency_key=f"{request_id}:cancel",
+                )
+            except PaymentGatewayError as error:
+                logger.warning("could not cancel orphan intent %s: %s", intent.id, error.message)
+                continue
+            logger.info(
+                "cancelled orphan intent %s (request %s never saved)", intent.id, request_id
+            )
+            cancelled += 1
+    return cancelled
+
+
+def _request_named(metadata: dict[str, str], *, clinic_id: int) -> uuid.UUID | None:
+    """The request an intent's metadata names, when CareCall made it for this clinic (the
+    clinic's own intents, or another platform's, carry no such metadata and are left alone)."""
+    if metadata.get("clinic") != str(clinic_id) or not metadata.get("reference"):
+        return None
+    try:
+        return uuid.UUID(metadata.get("payment_request") or "")
+    except ValueError:
+        return None
+
+
+def refunds_recent_sync() -> int:
+    """Re-read the payments that have a refund at Stripe CareCall has not seen settled.
+    Returns how many payments changed."""
+    from carecall.payments.refunds import payment_request_refresh_refunds
+
+    since = int((timezone.now() - REFUND_LOOKBACK).timestamp())
+    changed = 0
+    for connection in StripeConnection.objects.order_by("pk"):
+        try:
+            refunds = get_gateway().refunds_list(
+                account_id=connection.account_id, created_gte=since, limit=LIST_LIMIT
+            )
+        except PaymentGatewayError as error:
+            logger.warning("refunds of %s: %s", connection.account_id, error.message)
+            continue
+        by_intent: dict[str, list[RefundResult]] = defaultdict(list)
+        for refund in refunds:
+            if refund.payment_intent:
+                by_intent[refund.payment_intent].append(refund)
+        requests = PaymentRequest.objects.filter(
+            stripe_account_id=connection.account_id, payment_intent_id__in=list(by_intent)
+        )
+        for pr in requests:
+            if not _refunds_unseen(pr, by_intent[pr.payment_intent_id or ""]):
+                continue
+            try:
+                changed += int(payment_request_refresh_refunds(payment_request=pr))
+            except PaymentGatewayError as error:
+                logger.warning("refunds of %s: %s", pr.pk, error.message)
+            except Exception:
+                logger.exception("reconcile: refunds of payment request %s failed", pr.pk)
+    return changed
+
+
+def _refunds_unseen(pr: PaymentRequest, at_stripe: list[RefundResult]) -> bool:
+    """Whether Stripe has a refund of this payment that CareCall has not taken in: one of ours
+    whose status Stripe has moved on, or one made after our last change to the payment (a
+    refund of ours never recorded, or one made in Stripe's dashboard) whose charge total we
+    have not synced since."""
+    ours = dict(
+        Refund.objects.filter(payment_request=pr, stripe_refund_id__isnull=False).values_list(
+            "stripe_refund_id", "status"
+        )
+    )
+    last_change = int(pr.updated_at.timestamp())
+    for refund in at_stripe:
+        status = ours.get(refund.id)
+        if status is None:
+            if refund.created >= last_change:
+                return True
+        elif status == RefundStatus.PENDING and refund.status in (
+            "succeeded",
+            "failed",
+            "canceled",
+        ):
+            return True
+    return False
