@@ -347,6 +347,7 @@ def test_a_batch_running_past_half_its_lease_hands_the_rest_back(
     connected: World,
     call: Call,
     pr: PaymentRequest,
+    sandbox: stripe_sandbox.SandboxServer,
     settings: Any,
     monkeypatch: pytest.MonkeyPatch,
     django_capture_on_commit_callbacks: Any,
@@ -358,6 +359,8 @@ def test_a_batch_running_past_half_its_lease_hands_the_rest_back(
     with django_capture_on_commit_callbacks(execute=True):
         other = request_payment(connected, call, description="Second item")
     second = _stored_event(other, "evt_second")
+    decline_at_stripe(sandbox, pr)  # what their events say (the worker re-reads them)
+    decline_at_stripe(sandbox, other)
     real_process = webhooks._process
 
     def slow(row: StripeEvent) -> tuple[str, bool]:
