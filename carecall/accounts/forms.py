@@ -6,10 +6,11 @@ from django.contrib.auth.forms import PasswordResetForm as DjangoPasswordResetFo
 from django.core.mail import EmailMultiAlternatives
 from django.utils.translation import gettext_lazy as _
 
+from carecall.core.text import TextInputsChecked
 from carecall.notifications.services import email_render
 
 
-class SignInForm(AuthenticationForm):
+class SignInForm(TextInputsChecked, AuthenticationForm):
     username = forms.EmailField(
         label=_("Email"),
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
@@ -22,7 +23,7 @@ class SignInForm(AuthenticationForm):
     }
 
 
-class AcceptInvitationForm(forms.Form):
+class AcceptInvitationForm(TextInputsChecked, forms.Form):
     full_name = forms.CharField(
         label=_("Full name"), max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
     )
@@ -45,7 +46,7 @@ class AcceptInvitationForm(forms.Form):
         return data
 
 
-class PasswordResetForm(DjangoPasswordResetForm):
+class PasswordResetForm(TextInputsChecked, DjangoPasswordResetForm):
     """Django's reset form, its email rendered like every other one (`email_render`): the
     subject and text part as plain text, the HTML part escaped."""
 

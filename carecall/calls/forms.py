@@ -4,9 +4,10 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from carecall.calls.waiting_area import WEEKDAYS, WaitingAreaSettings
+from carecall.core.text import TextInputsChecked
 
 
-class EntryForm(forms.Form):
+class EntryForm(TextInputsChecked, forms.Form):
     first_name = forms.CharField(
         label=_("First name"),
         max_length=80,
@@ -38,13 +39,13 @@ class EntryForm(forms.Form):
                 self.fields[name].label = f"{self.fields[name].label} ({_('optional')})"
 
 
-class GuestJoinForm(forms.Form):
+class GuestJoinForm(TextInputsChecked, forms.Form):
     display_name = forms.CharField(
         label=_("Your name"), max_length=120, widget=forms.TextInput(attrs={"autocomplete": "name"})
     )
 
 
-class WaitingAreaSettingsForm(forms.Form):
+class WaitingAreaSettingsForm(TextInputsChecked, forms.Form):
     is_on = forms.BooleanField(label=_("Waiting area is open to patients"), required=False)
     message = forms.CharField(
         label=_("Waiting message"), max_length=500, widget=forms.Textarea(attrs={"rows": 3})

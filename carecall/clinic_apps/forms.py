@@ -1,10 +1,11 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from carecall.core.text import TextInputsChecked
 from carecall.orgs.models import Clinic
 
 
-class AppRequestForm(forms.Form):
+class AppRequestForm(TextInputsChecked, forms.Form):
     clinics = forms.ModelMultipleChoiceField(
         label=_("Clinics"), queryset=Clinic.objects.none(), widget=forms.CheckboxSelectMultiple
     )
@@ -20,7 +21,7 @@ class AppRequestForm(forms.Form):
         self.fields["clinics"].queryset = clinics  # type: ignore[attr-defined]
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(TextInputsChecked, forms.Form):
     comment = forms.CharField(
         label=_("Comment to the requester"),
         required=False,

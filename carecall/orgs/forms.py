@@ -5,12 +5,13 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from carecall.core.currencies import CURRENCY_CHOICES
+from carecall.core.text import TextInputsChecked
 from carecall.orgs.models import Role
 
 TIMEZONE_CHOICES = [(tz, tz.replace("_", " ")) for tz in sorted(zoneinfo.available_timezones())]
 
 
-class ClinicForm(forms.Form):
+class ClinicForm(TextInputsChecked, forms.Form):
     name = forms.CharField(label=_("Clinic name"), max_length=120)
     timezone = forms.ChoiceField(
         label=_("Time zone"), choices=TIMEZONE_CHOICES, initial="Australia/Sydney"
@@ -18,7 +19,7 @@ class ClinicForm(forms.Form):
     currency = forms.ChoiceField(label=_("Currency"), choices=CURRENCY_CHOICES, initial="AUD")
 
 
-class ClinicPaymentSettingsForm(forms.Form):
+class ClinicPaymentSettingsForm(TextInputsChecked, forms.Form):
     """On the clinic's settings page; checked by `clinic_payment_settings_update`."""
 
     payment_max_amount = forms.CharField(
@@ -82,7 +83,7 @@ class ClinicPaymentSettingsForm(forms.Form):
         return data
 
 
-class OrganisationForm(forms.Form):
+class OrganisationForm(TextInputsChecked, forms.Form):
     name = forms.CharField(label=_("Organisation name"), max_length=120)
     admin_email = forms.EmailField(
         label=_("First organisation admin's email"),
@@ -90,7 +91,7 @@ class OrganisationForm(forms.Form):
     )
 
 
-class InviteClinicMemberForm(forms.Form):
+class InviteClinicMemberForm(TextInputsChecked, forms.Form):
     email = forms.EmailField(label=_("Email"))
     role = forms.ChoiceField(
         label=_("Role"),
@@ -101,11 +102,11 @@ class InviteClinicMemberForm(forms.Form):
     )
 
 
-class InviteOrgAdminForm(forms.Form):
+class InviteOrgAdminForm(TextInputsChecked, forms.Form):
     email = forms.EmailField(label=_("Email"))
 
 
-class ChangeRoleForm(forms.Form):
+class ChangeRoleForm(TextInputsChecked, forms.Form):
     role = forms.ChoiceField(
         label=_("Role"),
         choices=[

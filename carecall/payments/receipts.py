@@ -15,7 +15,6 @@ and never cached.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -25,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from carecall.core.currencies import amount_format
 from carecall.core.errors import ServiceError
+from carecall.core.text import text_refuse_control
 from carecall.orgs.models import Clinic
 from carecall.payments.models import (
     PAID_STATUSES,
@@ -38,13 +38,6 @@ from carecall.payments.selectors import card_brand_display, local_display
 RECEIPT_SALT = "carecall.payments.receipt"
 BUSINESS_NUMBER_MAX = 30
 _ABN_WEIGHTS = (10, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19)
-# Bidirectional overrides and isolates: invisible, they make printed text read differently.
-_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-def has_control_characters(text: str) -> bool:
-    """Control characters (C0, DEL, C1, line/paragraph separators) or bidi overrides."""
-    return any(unicodedata.category(c) in ("Cc", "Zl", "Zp") or c in _BIDI for c in text)
 
 
 def clinic_is_australian(clinic: Clinic) -> bool:
@@ -69,14 +62,8 @@ def abn_is_valid(abn: str) -> bool:
 
 
 def _control_characters_refuse(value: str, *, field: str, multiline: bool = False) -> None:
-    """Checked before any tidying: str.split() would silently drop some control characters.
-    Tabs become spaces; line breaks are kept only where the field has lines."""
-    allowed = "\t\r\n" if multiline else "\t"
-    if has_control_characters(value.translate({ord(c): " " for c in allowed})):
-        raise ServiceError(
-            _("Remove the control characters (invisible characters that came with a paste)."),
-            field=field,
-        )
+    """Checked before any tidying: str.split() would silently drop some control characters."""
+    text_refuse_control(value, field=field, multiline=multiline)
 
 
 def business_number_clean(clinic: Clinic, value: str) -> str:

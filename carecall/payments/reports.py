@@ -22,9 +22,14 @@ from django.utils.translation import gettext as _
 
 from carecall.accounts.models import User
 from carecall.core.currencies import amount_format, amount_to_major
+from carecall.core.text import (
+    CONTROL_MESSAGE,
+    TextInputsChecked,
+    has_control_characters,
+    text_has_control,
+)
 from carecall.orgs.models import Clinic
 from carecall.payments.models import PaymentRequest, PaymentStatus
-from carecall.payments.receipts import has_control_characters
 
 PAGE_SIZE = 50
 KNOWN_FILTERS = {"from", "to", "status", "clinician", "q", "page", "clinic"}
@@ -119,18 +124,12 @@ class _SearchField(forms.Field):
 
     def to_python(self, value: Any) -> str:
         text = str(value or "")
-        if has_control_characters(text.replace("\t", " ")):
-            raise forms.ValidationError(
-                _(
-                    "The search contains control characters (invisible characters that came "
-                    "with a paste): remove them."
-                ),
-                code="control",
-            )
+        if text_has_control(text):
+            raise forms.ValidationError(CONTROL_MESSAGE, code="control")
         return " ".join(text.split())[:SEARCH_LENGTH]
 
 
-class PaymentFiltersForm(forms.Form):
+class PaymentFiltersForm(TextInputsChecked, forms.Form):
     """The query string of the payments list, its CSV and the report. Every value is checked
     here, so a query only ever sees values the database can hold."""
 

@@ -29,6 +29,7 @@ from carecall.clinic_apps.models import AppKey
 from carecall.clinic_apps.selectors import clinic_app_is_enabled
 from carecall.core.currencies import CURRENCIES, amount_format, amount_parse
 from carecall.core.errors import ServiceError
+from carecall.core.text import text_refuse_control
 from carecall.notifications.models import OutboxEmail
 from carecall.notifications.services import email_outbox_send_due, email_send
 from carecall.orgs.access import MANAGERS, clinic_for_user
@@ -372,6 +373,8 @@ def payment_request_create(
     currency = connection.default_currency
     maximum = payment_max_minor(clinic, currency=currency)
     amount = amount_parse(amount_text, currency, maximum=maximum)
+    # Before Stripe sees it: a NUL sent on would come back in every webhook of the intent.
+    text_refuse_control(description, field="description", multiline=True)
     description = " ".join(description.split())
     if not description:
         raise ServiceError(_("Describe what the payment is for."), field="description")

@@ -6,15 +6,14 @@ JSON errors always say why: {"error": "...", "field": "amount"} with 400 (bad in
 
 from __future__ import annotations
 
-import json
 import secrets
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -34,8 +33,10 @@ from carecall.clinic_apps.models import AppKey
 from carecall.clinic_apps.selectors import clinic_app_is_enabled
 from carecall.core.currencies import CURRENCIES, amount_to_major
 from carecall.core.errors import ServiceError
+from carecall.core.json_body import BodyError, BodySchema, json_body_decode
 from carecall.orgs.access import MANAGERS, clinic_for_user
 from carecall.payments import services, stripe_dashboard, webhooks
+from carecall.payments.bodies import NoBody, PayerEmailBody, PaymentRequestBody
 from carecall.payments.clinic_settings import payment_max_minor
 from carecall.payments.gateway import PaymentGatewayError
 from carecall.payments.models import PAID_STATUSES, PaymentRequest
@@ -49,6 +50,7 @@ from carecall.payments.selectors import (
 )
 
 OAUTH_SESSION_KEY = "carecall_stripe_oauth"
+S = TypeVar("S", bound=BodySchema)
 
 
 def _user(request: HttpRequest) -> User:
@@ -74,16 +76,17 @@ def _gateway_error(error: PaymentGatewayError) -> JsonResponse:
     return _error(error.message, 400)
 
 
-def _body(request: HttpRequest) -> dict[str, Any]:
-    if request.content_type == "application/json":
-        try:
-            data = json.loads(request.body or b"{}")
-        except json.JSONDecodeError:
-            raise ServiceError(_("The request body is not valid JSON.")) from None
-        if not isinstance(data, dict):
-            raise ServiceError(_("The request body must be a JSON object."))
-        return data
-    return request.POST.dict()
+def _body(request: HttpRequest, schema: type[S]) -> S:
+    """The request's JSON body as its declared schema (carecall/payments/bodies.py), or
+    BodyError with the reason and the field."""
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        raise BodyError(_("The request body is too large.")) from None
+    content_type = request.content_type or ""
+    if content_type != "application/json" and not request.POST and not request.FILES:
+        raw = b""  # a form post without fields (a bare POST) is a body without fields
+    return json_body_decode(raw, content_type=content_type, schema=schema)
 
 
 # ----------------------------------------------------------------- Configure > Customer payments
@@ -204,14 +207,16 @@ def visit_payments(request: HttpRequest, clinic_id: int, visit_id: str) -> JsonR
     visit = _staff_visit(request, clinic_id, visit_id)
     if request.method == "POST":
         try:
-            data = _body(request)
+            body = _body(request, PaymentRequestBody)
             pr = services.payment_request_create(
                 actor=_user(request),
                 visit=visit,
-                amount_text=str(data.get("amount", "")),
-                description=str(data.get("description", "")),
-                payer_id=str(data.get("payer") or "") or None,
+                amount_text=body.amount,
+                description=body.description,
+                payer_id=body.payer or None,
             )
+        except BodyError as error:
+            return _error(error.message, 400, error.field)
         except PermissionDenied as denied:
             return _error(str(denied), 403)
         except ServiceError as error:
@@ -265,6 +270,10 @@ def visit_payment_cancel(
     pr = PaymentRequest.objects.filter(pk=request_id, visit=visit).first()
     if pr is None:
         return _error(_("No such payment request in this call."), 404)
+    try:
+        _body(request, NoBody)
+    except BodyError as error:
+        return _error(error.message, 400, error.field)
     try:
         pr = services.payment_request_cancel(actor=_user(request), payment_request=pr)
     except PermissionDenied as denied:
@@ -342,9 +351,11 @@ def payer_payment(request: HttpRequest, kind: str, token: str, request_id: str) 
 def payer_email(request: HttpRequest, kind: str, token: str, request_id: str) -> JsonResponse:
     pr = payer_request_of(request, kind, token, request_id)
     try:
-        pr = services.payment_request_set_email(
-            payment_request=pr, email=str(_body(request).get("email", ""))
-        )
+        body = _body(request, PayerEmailBody)
+    except BodyError as error:
+        return _error(error.message, 400, error.field)
+    try:
+        pr = services.payment_request_set_email(payment_request=pr, email=body.email)
     except ServiceError as error:
         return _error(error.message, 400 if error.field else 409, error.field)
     except PaymentGatewayError as error:
@@ -356,6 +367,10 @@ def payer_email(request: HttpRequest, kind: str, token: str, request_id: str) ->
 def payer_complete(request: HttpRequest, kind: str, token: str, request_id: str) -> JsonResponse:
     """The page says Stripe.js finished: ask Stripe (never the browser) what happened."""
     pr = payer_request_of(request, kind, token, request_id)
+    try:
+        _body(request, NoBody)
+    except BodyError as error:
+        return _error(error.message, 400, error.field)
     try:
         pr = services.payment_request_reconcile(payment_request=pr)
     except PaymentGatewayError as error:

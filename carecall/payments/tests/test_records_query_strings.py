@@ -110,7 +110,7 @@ def test_the_largest_id_the_database_holds_is_a_clinician_with_no_payments(
 @pytest.mark.parametrize("page", list(PAGES))
 def test_a_nul_in_the_search_is_refused_before_any_query(world: World, page: str) -> None:
     response = _get(world, page, {"q": "Pat\x00Jones"})
-    _assert_refused(response, "The search contains control characters", page)
+    _assert_refused(response, "Remove the control characters", page)
 
 
 @pytest.mark.parametrize("page", [p for p in PAGES if "report" not in p])
