@@ -19,6 +19,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy
 
@@ -90,8 +91,10 @@ def field_guard(field: forms.Field) -> None:
     if isinstance(field.widget, forms.PasswordInput):
         return
     multiline = isinstance(field.widget, forms.Textarea)
-    # A new list: declared fields share their validators list with the class's base field.
-    field.validators = [*field.validators, NoControlCharacters(multiline=multiline)]
+    # A new list (declared fields share theirs with the class's base field), in which this
+    # check replaces Django's NUL-only one, so a NUL gets the same reason as the others.
+    kept = [v for v in field.validators if not isinstance(v, ProhibitNullCharactersValidator)]
+    field.validators = [*kept, NoControlCharacters(multiline=multiline)]
 
 
 class TextInputsChecked:

@@ -30,6 +30,7 @@ from carecall.core.errors import ServiceError
 from carecall.orgs.access import clinic_for_user, organisation_for_user
 from carecall.orgs.models import Clinic, Membership, Organisation
 from carecall.payments import stripe_dashboard
+from carecall.payments.forms import RefundForm
 from carecall.payments.gateway import PaymentGatewayError
 from carecall.payments.models import PaymentRequest, PaymentStatus, RefundReason, RefundStatus
 from carecall.payments.refunds import receipt_resend, refund_create, refundable_amount
@@ -333,14 +334,18 @@ def payment_refund(request: HttpRequest, clinic_id: int, payment_id: str) -> Htt
     scope, pr = _payment(request, clinic_id, payment_id)
     if not scope.can_manage:
         raise PermissionDenied(_("Only clinic admins and organisation admins can refund."))
+    form = RefundForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, scope, pr, form_error=form.first_error(), status=400)
+    typed = form.cleaned_data
     try:
         refund = refund_create(
             actor=_user(request),
             payment_request=pr,
-            amount_text=request.POST.get("amount", ""),
-            reason=request.POST.get("reason", ""),
-            note=request.POST.get("note", ""),
-            form_token=request.POST.get("form_token", ""),
+            amount_text=typed["amount"],
+            reason=typed["reason"],
+            note=typed["note"],
+            form_token=typed["form_token"],
         )
     except ServiceError as error:
         pr.refresh_from_db()
@@ -350,7 +355,7 @@ def payment_refund(request: HttpRequest, clinic_id: int, payment_id: str) -> Htt
             pr,
             form_error=error.message,
             status=400,
-            amount_typed=request.POST.get("amount", "")[:40],
+            amount_typed=typed["amount"][:40],
         )
     except PaymentGatewayError as error:
         pr.refresh_from_db()
@@ -368,8 +373,8 @@ def payment_refund(request: HttpRequest, clinic_id: int, payment_id: str) -> Htt
             pr,
             form_error=message,
             status=503 if error.retryable else 400,
-            form_token=request.POST.get("form_token", "") if error.retryable else "",
-            amount_typed=request.POST.get("amount", "")[:40] if error.retryable else "",
+            form_token=typed["form_token"] if error.retryable else "",
+            amount_typed=typed["amount"][:40] if error.retryable else "",
         )
     amount = amount_format(refund.amount, pr.currency)
     if refund.status == RefundStatus.SUCCEEDED:

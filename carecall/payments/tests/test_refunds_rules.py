@@ -506,3 +506,20 @@ def test_two_simultaneous_submits_of_one_refund_form_refund_once_and_both_get_an
     assert crashes == {}, "a submit crashed instead of finding the other's refund"
     assert answers["first"] == 302
     assert answers["second"] in (302, 400, 409)  # the same refund again, or a clear message
+
+
+@pytest.mark.parametrize("note", ["Duplicate\x00charge", "Duplicate\x1b[31m", "Dup\u202elicate"])
+def test_a_refund_note_with_control_characters_is_refused_before_stripe_with_a_reason(
+    connected: World, paid: PaymentRequest, sandbox: stripe_sandbox.SandboxServer, note: str
+) -> None:
+    client = client_for(connected.clinic_admin)
+    client.raise_request_exception = False
+
+    response = _post_refund(client, paid, "20", note=note)
+
+    assert response.status_code == 400
+    assert "Remove the control characters" in _page(response)
+    paid.refresh_from_db()
+    assert paid.status == PaymentStatus.PAID and paid.amount_refunded == 0
+    assert not Refund.objects.exists()
+    assert _stripe_refunds(sandbox, paid) == []
