@@ -16,17 +16,21 @@ Members are delivered to from any thread (services announce after commit in work
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import threading
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol
 
 from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, get_channel_layer
+from channels_redis.utils import create_pool
 from django.conf import settings
+from redis.asyncio import Redis
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +70,21 @@ class Listener:
         return taken
 
 
+# Events waiting to go to Redis, at most: past this (Redis away for long) the oldest are
+# dropped and logged; pages heal from their snapshots when they reconnect.
+OUTGOING_LIMIT = 20_000
+PUBLISH_BATCH = 500
+
+
 class _Bridge:
-    """The way to other processes: channels-redis' pub/sub layer, bound to one event loop."""
+    """The way to other processes: channels-redis' pub/sub layer, bound to one event loop.
+
+    Subscriptions and receiving go through the layer. Publishing does not await the layer's
+    `group_send`: that takes one Redis round trip per event under a lock the whole process
+    shares (with every subscribe), so at a few hundred signals a second the events queued
+    behind each other for seconds (bench/README.md). Instead `publish` queues the event and
+    one sender task writes everything queued so far in one pipeline (one round trip), in
+    order, to the same Redis channel and in the same format as `group_send`."""
 
     def __init__(self, hub: Hub, layer: BaseChannelLayer, loop: asyncio.AbstractEventLoop) -> None:
         self.hub, self.layer, self.loop = hub, layer, loop
@@ -77,6 +94,9 @@ class _Bridge:
         self.locks: dict[str, asyncio.Lock] = {}
         self.ready = asyncio.Lock()
         self.pump: asyncio.Task[None] | None = None
+        self.outgoing: deque[tuple[str, dict[str, Any]]] = deque()
+        self.sender: asyncio.Task[None] | None = None
+        self.clients: dict[str, Any] = {}  # Redis clients for publishing, by host
 
     async def _channel(self) -> str:
         async with self.ready:
@@ -100,7 +120,8 @@ class _Bridge:
         if not self.hub.has_members(group) and not lock.locked():
             self.locks.pop(group, None)
 
-    async def publish(self, group: str, event: Event) -> None:
+    def publish(self, group: str, event: Event) -> None:
+        """Queue the event for other processes; on this bridge's loop. Never waits for Redis."""
         message = {
             "type": "carecall.event",
             "group": group,
@@ -108,7 +129,47 @@ class _Bridge:
             "exclude": event.exclude,
             "origin": self.origin,
         }
-        await self.layer.group_send(group, message)
+        if len(self.outgoing) >= OUTGOING_LIMIT:
+            self.outgoing.popleft()
+            log.warning("realtime: Redis is behind, an event for other processes was dropped")
+        self.outgoing.append((group, message))
+        if self.sender is None:
+            self.sender = self.loop.create_task(self._send_queued(), context=contextvars.Context())
+
+    async def _send_queued(self) -> None:
+        try:
+            while self.outgoing:
+                count = min(len(self.outgoing), PUBLISH_BATCH)
+                batch = [self.outgoing.popleft() for _ in range(count)]
+                try:
+                    await self._publish_batch(batch)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # Redis away: these are lost (logged); do not spin
+                    log.exception("realtime: publishing %d events to Redis failed", len(batch))
+                    await asyncio.sleep(0.5)
+        finally:
+            self.sender = None
+
+    async def _publish_batch(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
+        loop_layer = self.layer._get_layer()
+        by_host: dict[str, list[tuple[str, bytes]]] = {}
+        hosts: dict[str, Any] = {}
+        for group, message in batch:
+            # As channels-redis' group_send names and shards a group's channel.
+            channel = loop_layer._get_group_channel_name(group)
+            shard = loop_layer._get_shard(channel)
+            key = repr(shard.host)
+            hosts[key] = shard.host
+            by_host.setdefault(key, []).append((channel, self.layer.serialize(message)))
+        for key, items in by_host.items():
+            client = self.clients.get(key)
+            if client is None:
+                client = self.clients[key] = Redis(connection_pool=create_pool(hosts[key]))
+            async with client.pipeline(transaction=False) as pipe:
+                for channel, data in items:
+                    pipe.publish(channel, data)
+                await pipe.execute()
 
     async def _receive_forever(self, channel: str) -> None:
         while True:
@@ -188,7 +249,7 @@ class Hub:
         self.deliver_local(group, event)
         bridge = self._bridge_for_this_loop()
         if bridge is not None:
-            await bridge.publish(group, event)
+            bridge.publish(group, event)
 
     def publish_from_sync(self, group: str, event: Event) -> None:
         """From sync code in a worker thread (services after commit). A lost cross-process
@@ -200,7 +261,7 @@ class Hub:
         bridge = self._bridge
         try:
             if bridge is not None and bridge.loop.is_running() and not _on_loop(bridge.loop):
-                asyncio.run_coroutine_threadsafe(bridge.publish(group, event), bridge.loop)
+                bridge.loop.call_soon_threadsafe(bridge.publish, group, event)
             else:
                 # No socket has opened in this process yet (a job, the worker): publish alone.
                 async_to_sync(_publish_once)(group, event)
@@ -224,8 +285,10 @@ class Hub:
         """Forget every member and the bridge (tests, between event loops)."""
         with self._lock:
             self._groups.clear()
-        if self._bridge is not None and self._bridge.pump is not None:
-            self._bridge.pump.cancel()
+        if self._bridge is not None:
+            for task in (self._bridge.pump, self._bridge.sender):
+                if task is not None:
+                    task.cancel()
         self._bridge = None
 
 
