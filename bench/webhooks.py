@@ -136,6 +136,11 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=100.0, help="events/s for the lag part")
     parser.add_argument("--lag-seconds", type=float, default=10.0)
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
+    parser.add_argument("--lag-only", action="store_true", help="only the lag part")
+    parser.add_argument("--lag-real", type=float, default=0.5, help="lag: share of real payments")
+    parser.add_argument(
+        "--profile", metavar="DIR", help="py-spy the web and worker processes during the lag"
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="carecall-webhooks-"))
     try:
@@ -158,6 +163,7 @@ def run(args: argparse.Namespace, folder: Path) -> int:
         "STRIPE_CONNECT_BASE": sandbox.url,
         "STRIPE_JS_URL": sandbox.shim_url,
         "STRIPE_MAX_NETWORK_RETRIES": "0",
+        "WORKER_THREADS": os.environ.get("BENCH_WORKER_THREADS", "2"),
         "WEBHOOK_EVENT_LEASE_SECONDS": "5",
         "LOG_LEVEL": "WARNING",
         # As in production: DEBUG on would keep every query and rescan static files per request.
@@ -182,6 +188,8 @@ def run(args: argparse.Namespace, folder: Path) -> int:
 
     results: dict[str, dict] = {}
     warmup = [_unknown_body("evt_warm_" + str(i), "acct_none") for i in range(200)]
+    if args.lag_only:
+        return lag_only(config, secret, lag_real + lag_unknown, args, sandbox)
     for kind in ("starlette", "django"):
         process, port = bare_server(kind, folder, secret)
         try:
@@ -205,6 +213,39 @@ def run(args: argparse.Namespace, folder: Path) -> int:
         app.stop()
         sandbox.stop()
     return report(results, lost, doubled, recovery, lag, args)
+
+
+def lag_only(
+    config: AppConfig, secret: str, bodies: list[bytes], args: argparse.Namespace, sandbox: Any
+) -> int:
+    app = AppProcess(config, name="carecall")
+    app.spawn()
+    app.wait_ready()
+    worker = WorkerProcess(config)
+    worker.spawn()
+    spies = []
+    try:
+        time.sleep(3)  # the worker's start
+        if args.profile:
+            for name, process in (("web", app.process), ("worker", worker.process)):
+                assert process is not None
+                out = Path(args.profile) / f"{name}.txt"
+                command = ["py-spy", "record", "-p", str(process.pid), "-f", "raw", "-o", str(out)]
+                spies.append(spawn(command, log=Path(args.profile) / f"{name}.log", cwd=ROOT))
+        lag = measure_lag(app.port, "/payments/stripe/webhook/", secret, bodies, args, worker)
+    finally:
+        for spy in spies:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(30)
+        worker.stop()
+        app.stop()
+        sandbox.stop()
+    print(
+        f"lag, {lag['sent_rate']:.0f} events/s: p50 {lag['p50'] * 1000:.0f} ms, "
+        f"p99 {lag['p99'] * 1000:.0f} ms, max {lag['max'] * 1000:.0f} ms; lost {lag['lost']:.0f},"
+        f" processed twice {lag['doubled']:.0f}"
+    )
+    return 0
 
 
 def _unknown_body(event_id: str, account: str) -> bytes:
@@ -298,7 +339,7 @@ def seed(sandbox: Any, secret: str, args: argparse.Namespace) -> tuple[list[byte
 
 def seed_lag(sandbox: Any, args: argparse.Namespace) -> tuple[list[bytes], list[bytes]]:
     count = int(args.rate * args.lag_seconds)
-    real = int(count * 0.5)
+    real = int(count * args.lag_real)
     unknown = [_unknown_body(f"evt_lag_unknown_{i}", "acct_x") for i in range(count - real)]
     return _requests(sandbox, real, "lag"), unknown
 

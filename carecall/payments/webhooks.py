@@ -45,6 +45,9 @@ STRIPE_EVENT_BACKOFF = (2, 10, 60, 300, 1800, 3600)
 # payments (a Stripe call each) ends well inside the lease, and other workers get the rest.
 STRIPE_EVENT_BATCH = 20
 
+# What the webhook endpoint answers: (status, JSON).
+Answer = tuple[int, dict[str, Any]]
+
 # Set when this process stores an event, so a worker in the same process (the demo's) takes it
 # at once instead of at its next poll.
 inbox_arrived = threading.Event()
@@ -68,39 +71,82 @@ def _inbox_insert(event: StripeEvent) -> bool:
     return inserted == 1
 
 
+def _inbox_row(event: WebhookEvent) -> StripeEvent:
+    return StripeEvent(
+        event_id=event.id, type=event.type, account=event.account or "", body=event.body
+    )
+
+
 def stripe_event_store(*, event: WebhookEvent) -> bool:
     """Put a verified event in the inbox, its raw body as text. Returns whether it is new."""
-    created = _inbox_insert(
-        StripeEvent(
-            event_id=event.id, type=event.type, account=event.account or "", body=event.body
-        )
-    )
+    created = _inbox_insert(_inbox_row(event))
     if created:
         inbox_arrived.set()
     return created
 
 
-def stripe_webhook_answer(*, payload: bytes, signature: str) -> tuple[int, dict[str, Any]]:
-    """What the webhook endpoint answers, as (status, JSON): the Django view and the ASGI
-    fast path (`webhook_endpoint.py`) both say exactly this."""
+def stripe_webhook_check(*, payload: bytes, signature: str) -> WebhookEvent | Answer:
+    """The verified event, or the 400 answer saying why not (bad, stale or future signature;
+    malformed body)."""
     try:
-        event = get_gateway().webhook_event(payload=payload, signature=signature)
-    except PaymentGatewayError as error:  # bad signature, stale or future, malformed
+        return get_gateway().webhook_event(payload=payload, signature=signature)
+    except PaymentGatewayError as error:
         return 400, {"error": error.message}
+
+
+def stripe_webhook_store_answers(*, events: list[WebhookEvent]) -> list[Answer]:
+    """Store verified events and say what to answer for each. Several are stored in one
+    transaction (the fast path's group commit: on SQLite one take of the write lock for all,
+    instead of one per event, each waiting its turn behind the workers' writes); should that
+    fail for one event's content, each is stored on its own so the others still are."""
+    if len(events) > 1:
+        try:
+            with transaction.atomic():
+                created = [_inbox_insert(_inbox_row(event)) for event in events]
+        except (DataError, IntegrityError, ValueError):
+            return [stripe_webhook_store_answers(events=[event])[0] for event in events]
+        except DatabaseError as error:
+            logger.warning(
+                "%d Stripe events not stored, database unavailable: %s", len(events), error
+            )
+            return [_unavailable() for _event in events]
+        if any(created):
+            inbox_arrived.set()
+        return [(200, {"received": True, "duplicate": not new}) for new in created]
+    (event,) = events
     try:
-        created = stripe_event_store(event=event)
+        created_one = stripe_event_store(event=event)
     except (DataError, IntegrityError, ValueError) as error:
         # This content can never be stored: a retry would fail the same way, for days (and
         # Stripe disables an endpoint that keeps failing). Logged for a person; 2xx.
         logger.error("Stripe event %s (%s) could not be stored: %s", event.id, event.type, error)
-        return 200, {
-            "received": False,
-            "error": _("The event could not be stored; it has been logged."),
-        }
+        return [
+            (
+                200,
+                {
+                    "received": False,
+                    "error": _("The event could not be stored; it has been logged."),
+                },
+            )
+        ]
     except DatabaseError as error:  # the database is away or busy: worth Stripe's retry
         logger.warning("Stripe event %s not stored, database unavailable: %s", event.id, error)
-        return 503, {"error": _("Temporarily unavailable; please retry.")}
-    return 200, {"received": True, "duplicate": not created}
+        return [_unavailable()]
+    return [(200, {"received": True, "duplicate": not created_one})]
+
+
+def _unavailable() -> Answer:
+    return 503, {"error": _("Temporarily unavailable; please retry.")}
+
+
+def stripe_webhook_answer(*, payload: bytes, signature: str) -> Answer:
+    """What the webhook endpoint answers, as (status, JSON): verify, then store the one event.
+    The Django view says exactly this; the ASGI fast path (`webhook_endpoint.py`) says the
+    same through `stripe_webhook_check` and `stripe_webhook_store_answers`."""
+    checked = stripe_webhook_check(payload=payload, signature=signature)
+    if not isinstance(checked, WebhookEvent):
+        return checked
+    return stripe_webhook_store_answers(events=[checked])[0]
 
 
 def _due(now: datetime) -> Q:

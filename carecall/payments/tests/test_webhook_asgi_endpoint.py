@@ -13,7 +13,6 @@ import pytest
 from asgiref.sync import async_to_sync
 from asgiref.testing import ApplicationCommunicator
 from django.core.asgi import get_asgi_application
-from django.db import connections
 
 from carecall.payments.models import StripeEvent
 from carecall.payments.tests.helpers import signature_for
@@ -24,11 +23,10 @@ PATH = "/payments/stripe/webhook/"
 
 @pytest.fixture
 def endpoint() -> Iterator[StripeWebhookEndpoint]:
-    endpoint = StripeWebhookEndpoint(get_asgi_application(), threads=1)
+    endpoint = StripeWebhookEndpoint(get_asgi_application())
     yield endpoint
-    # The pool thread's own connection (PostgreSQL could not drop the test database).
-    endpoint.pool.submit(connections.close_all).result()
-    endpoint.pool.shutdown()
+    # The writer thread's own connection (PostgreSQL could not drop the test database).
+    endpoint.writer.close_connection()
 
 
 def _call(
@@ -112,9 +110,9 @@ def test_the_fast_path_refuses_bad_signatures_malformed_bodies_other_methods_and
     malformed_status, _h, malformed = _post(endpoint, list_body)
     get_status, get_headers, _get = _call(endpoint, "GET", PATH)
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
-    big = StripeWebhookEndpoint(endpoint.app, threads=1)
+    big = StripeWebhookEndpoint(endpoint.app)
     huge_status, _h, _huge = _post(big, b"{" + b" " * 5000 + b"}")
-    big.pool.shutdown()
+    big.writer.close_connection()
 
     assert bad_status == 400 and "bad webhook" in json.loads(bad)["error"]
     assert malformed_status == 400 and "not a JSON object" in json.loads(malformed)["error"]
@@ -138,3 +136,58 @@ def test_the_deployed_asgi_application_serves_http_through_the_fast_path() -> No
     from config.asgi import application
 
     assert isinstance(application.application_mapping["http"], StripeWebhookEndpoint)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_requests_arriving_together_are_each_answered_and_stored(
+    endpoint: StripeWebhookEndpoint,
+) -> None:
+    bodies = [_body(f"evt_together_{n}") for n in range(30)] + [_body("evt_together_0")]
+
+    async def all_at_once() -> list[tuple[int, bytes]]:
+        import asyncio
+
+        from asgiref.sync import sync_to_async
+
+        def one(body: bytes) -> tuple[int, bytes]:
+            status, _headers, content = _post(endpoint, body)
+            return status, content
+
+        return list(
+            await asyncio.gather(
+                *(sync_to_async(one, thread_sensitive=False)(body) for body in bodies)
+            )
+        )
+
+    answers = async_to_sync(all_at_once)()
+
+    assert [status for status, _content in answers] == [200] * 31
+    duplicates = sorted(json.loads(content)["duplicate"] for _status, content in answers)
+    assert duplicates == [False] * 30 + [True]
+    assert StripeEvent.objects.count() == 30
+
+
+def test_a_batch_stores_in_one_transaction_and_one_bad_event_does_not_refuse_the_others(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import DataError
+
+    from carecall.payments import webhooks
+    from carecall.payments.webhook_body import webhook_event_parse
+
+    events = [webhook_event_parse(_body(f"evt_batch_{n}").decode()) for n in range(4)]
+    real_insert = webhooks._inbox_insert
+
+    def insert(row: StripeEvent) -> bool:
+        if row.event_id == "evt_batch_2":
+            raise DataError("value the database refuses")
+        return real_insert(row)
+
+    monkeypatch.setattr(webhooks, "_inbox_insert", insert)
+    answers = webhooks.stripe_webhook_store_answers(events=events)
+
+    assert [status for status, _answer in answers] == [200] * 4
+    assert answers[2][1]["received"] is False
+    assert [a["duplicate"] for i, (_s, a) in enumerate(answers) if i != 2] == [False] * 3
+    stored = set(StripeEvent.objects.values_list("event_id", flat=True))
+    assert stored == {"evt_batch_0", "evt_batch_1", "evt_batch_3"}
