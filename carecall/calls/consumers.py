@@ -41,7 +41,7 @@ from carecall.calls.events import (
 )
 from carecall.calls.models import Participant, ParticipantKind, Visit, VisitStatus
 from carecall.calls.presence import heartbeats
-from carecall.calls.realtime import Event, hub
+from carecall.calls.realtime import Event, cross_process, hub
 from carecall.calls.roster import Roster
 from carecall.calls.schemas import (
     CALL_INBOUND,
@@ -70,7 +70,6 @@ from carecall.calls.schemas import (
 from carecall.calls.selectors import (
     participant_info,
     participant_is_present,
-    present_participants,
     waiting_area_visits,
     waiting_visit_info,
 )
@@ -82,6 +81,14 @@ from carecall.core.errors import ServiceError
 
 class CallEnded(Exception):
     """The visit is over: every key to it is refused with 4409."""
+
+
+class Refused(Exception):
+    """The socket is refused with this close code and reason (accepted, then closed)."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code, self.reason = code, reason
 
 
 class TokenBucket:
@@ -122,6 +129,8 @@ class GuardedJsonConsumer(AsyncWebsocketConsumer):
         self.joined: list[str] = []
         self.outbox: deque[Event] = deque()
         self.drainer: asyncio.Task[None] | None = None
+        # Events wait until the first message (welcome, snapshot) is out: they are newer.
+        self.holding = True
         try:
             while True:
                 await self.dispatch(await receive())
@@ -163,9 +172,15 @@ class GuardedJsonConsumer(AsyncWebsocketConsumer):
         if self.closed:
             return
         self.outbox.append(event)
-        if self.drainer is None:
+        if self.drainer is None and not self.holding:
             # A context of its own: one inherited from a service's worker thread would make
             # this socket's database calls look re-entrant to asgiref (it refuses them).
+            self.drainer = self.loop.create_task(self._drain(), context=contextvars.Context())
+
+    def release_events(self) -> None:
+        """The first message is out: the events held back since go now, in order."""
+        self.holding = False
+        if self.outbox and self.drainer is None and not self.closed:
             self.drainer = self.loop.create_task(self._drain(), context=contextvars.Context())
 
     async def _drain(self) -> None:
@@ -275,6 +290,7 @@ class WaitingAreaConsumer(GuardedJsonConsumer):
         snapshot = await self._snapshot(user, clinic_id)
         await self.accept()
         await self.send_message(snapshot)
+        self.release_events()
 
     @database_sync_to_async
     def _snapshot(self, user: Any, clinic_id: int) -> WaitingSnapshotOut:
@@ -316,52 +332,67 @@ class CallConsumer(GuardedJsonConsumer):
 
     async def connect(self) -> None:
         try:
-            self.participant = await self._identify()
-        except (Http404, Participant.DoesNotExist):
-            await self.refuse(4404, "no such call")
+            if cross_process():
+                # Subscribed (through Redis) before the welcome is read, so that no event from
+                # another process falls between the two: two thread hops.
+                await database_sync_to_async(self._identify_and_admit)()
+                for group in self._groups():
+                    await self.join_group(group)
+                welcome = await database_sync_to_async(self._count_and_welcome)()
+            else:
+                # Every event is this process's: one thread hop for the whole connect.
+                welcome = await database_sync_to_async(self._connect_in_one_hop)()
+        except Refused as refused:
+            await self.refuse(refused.code, refused.reason)
             return
-        except PermissionDenied as denied:
-            await self.refuse(4403, str(denied) or "not allowed")
-            return
-        except CallEnded:
-            await self.refuse(4409, "this call has ended")
-            return
-        if not await self.take_place(
-            ("participant", str(self.participant.pk)), settings.WS_SOCKETS_PER_PARTICIPANT
-        ):
-            return
-        self.visit = self.participant.visit
-        if self.visit.status == VisitStatus.DONE:
-            await self.refuse(4409, "this call has ended")
-            return
-        if self.participant.left_at is not None:
-            if self.participant.kind != ParticipantKind.PATIENT:
-                await self.refuse(4409, "this call has ended")
-                return
-            # A patient who stepped out connects again only from their page's Rejoin.
-            try:
-                self.participant = await database_sync_to_async(services.visit_rejoin_by_patient)(
-                    visit=self.visit
-                )
-            except ServiceError:
-                await self.refuse(4409, "this call has ended")
-                return
-            self.participant.visit = self.visit
-        self.me = str(self.participant.pk)
-        groups = [call_group(self.visit.pk), participant_group(self.me)]
-        if self.participant.user_id is not None:
-            groups.append(user_group(self.participant.user_id))
-        for group in groups:
-            await self.join_group(group)
         await self.accept()
-        self.counted = True
-        welcome = await self._count_and_welcome()
         # Who may be signalled is kept from here on from the call's events (roster.py).
         wire = to_wire(welcome)
         self.roster = Roster.from_welcome(wire)
         await self.send(text_data=json.dumps(wire))
+        self.release_events()  # those that came since the welcome was read follow it
 
-    @database_sync_to_async
+    def _connect_in_one_hop(self) -> WelcomeOut:
+        self._identify_and_admit()
+        for group in self._groups():
+            hub.add(group, self)  # local only: without a channel layer there is nothing else
+            self.joined.append(group)
+        return self._count_and_welcome()
+
+    def _groups(self) -> list[str]:
+        groups = [call_group(self.visit.pk), participant_group(self.me)]
+        if self.participant.user_id is not None:
+            groups.append(user_group(self.participant.user_id))
+        return groups
+
+    def _identify_and_admit(self) -> None:
+        """Who this is, and whether they may connect now; raises Refused."""
+        try:
+            participant = self._identify()
+        except (Http404, Participant.DoesNotExist):
+            raise Refused(4404, "no such call") from None
+        except PermissionDenied as denied:
+            raise Refused(4403, str(denied) or "not allowed") from None
+        except CallEnded:
+            raise Refused(4409, "this call has ended") from None
+        limit = settings.WS_SOCKETS_PER_PARTICIPANT
+        if not socket_caps.take(("participant", str(participant.pk)), limit=limit):
+            raise Refused(CAP_CLOSE_CODE, "too many connections open")
+        self.cap_key = ("participant", str(participant.pk))
+        visit = participant.visit
+        if visit.status == VisitStatus.DONE:
+            raise Refused(4409, "this call has ended")
+        if participant.left_at is not None:
+            if participant.kind != ParticipantKind.PATIENT:
+                raise Refused(4409, "this call has ended")
+            # A patient who stepped out connects again only from their page's Rejoin.
+            try:
+                participant = services.visit_rejoin_by_patient(visit=visit)
+            except ServiceError:
+                raise Refused(4409, "this call has ended") from None
+            participant.visit = visit
+        self.participant, self.visit, self.me = participant, visit, str(participant.pk)
+
     def _identify(self) -> Participant:
         kwargs = self.scope["url_route"]["kwargs"]
         if "patient_token" in kwargs:
@@ -394,13 +425,17 @@ class CallConsumer(GuardedJsonConsumer):
             raise PermissionDenied("join the call from the waiting area first")
         return participant
 
-    @database_sync_to_async
     def _count_and_welcome(self) -> WelcomeOut:
-        # One thread hop for both: the count (announces a return) and what the page needs.
+        # The count (announces a return) and what the page needs, in the same thread hop.
         services.participant_connection_change(participant=self.participant, delta=1)
-        participant = Participant.objects.select_related("visit", "visit__clinic").get(
-            pk=self.participant.pk
+        self.counted = True
+        # Everyone in the visit (me included, counted just now) with the visit, in one query.
+        everyone = list(
+            Participant.objects.filter(visit_id=self.visit.pk)
+            .select_related("visit", "visit__clinic")
+            .order_by("created_at")
         )
+        participant = next(p for p in everyone if p.pk == self.participant.pk)
         visit = participant.visit
         clinic = visit.clinic
         return WelcomeOut(
@@ -414,7 +449,9 @@ class CallConsumer(GuardedJsonConsumer):
                 admitted_at=visit.admitted_at.isoformat() if visit.admitted_at else None,
             ),
             participants=[
-                participant_info(p) for p in present_participants(visit, exclude=participant)
+                participant_info(p)
+                for p in everyone
+                if p.pk != participant.pk and participant_is_present(p, visit)
             ],
             ice_servers=ice_servers_for(self.me),
             ice_transport_policy=cast(Literal["all", "relay"], settings.ICE_TRANSPORT_POLICY),
