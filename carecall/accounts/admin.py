@@ -1,4 +1,4 @@
-"""Users and invitations in the Django admin.
+"""Users in the Django admin (invitations: carecall/orgs/admin.py).
 
 Platform operators (staff, not superusers) may look at every user and invitation, and change a
 user's name and whether the account is active (to lock a compromised account). Nothing else:
@@ -15,8 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
-from carecall.accounts.models import Invitation, User
-from carecall.orgs.admin import SuperuserWritesOnly
+from carecall.accounts.models import User
 
 
 def _is_superuser(request: HttpRequest) -> bool:
@@ -81,18 +80,3 @@ class UserAdmin(BaseUserAdmin):
         if not _is_superuser(request):
             raise PermissionDenied
         return super().user_change_password(request, id, form_url)
-
-
-@admin.register(Invitation)
-class InvitationAdmin(SuperuserWritesOnly):
-    list_display = [
-        "email",
-        "role",
-        "organisation",
-        "clinic",
-        "expires_at",
-        "accepted_at",
-        "revoked_at",
-    ]
-    exclude = ["token_hash"]
-    readonly_fields = ["accepted_at", "accepted_by"]

@@ -2,15 +2,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-
-from carecall.core.models import TimestampedModel
-from carecall.orgs.models import Role
 
 
 def normalise_email(email: str) -> str:
@@ -86,50 +82,3 @@ class User(AbstractBaseUser, PermissionsMixin):
 HONORIFICS = frozenset(
     {"dr", "prof", "professor", "mr", "mrs", "ms", "miss", "mx", "sir", "dame", "a/prof", "assoc"}
 )
-
-
-class Invitation(TimestampedModel):
-    """An emailed, single-use link that makes someone a member of an organisation or clinic.
-
-    Only a hash of the token is stored: a copy of the database cannot be used to accept invitations.
-    """
-
-    organisation = models.ForeignKey(
-        "orgs.Organisation", on_delete=models.CASCADE, related_name="invitations"
-    )
-    clinic = models.ForeignKey(
-        "orgs.Clinic", on_delete=models.CASCADE, null=True, blank=True, related_name="invitations"
-    )
-    email = models.EmailField(_("email"))
-    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
-    token_hash = models.CharField(max_length=64, unique=True)
-    invited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
-    )
-    expires_at = models.DateTimeField()
-    accepted_at = models.DateTimeField(null=True, blank=True)
-    accepted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    revoked_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["organisation", "email"])]
-
-    def __str__(self) -> str:
-        return f"{self.email} as {self.role}"
-
-    @property
-    def role_label(self) -> str:
-        """The role in words; a role that is not (or no longer) known never breaks a page."""
-        if self.role in Role.values:
-            return str(Role(self.role).label)
-        return str(_("Unknown role"))
-
-    @property
-    def is_pending(self) -> bool:
-        return (
-            self.accepted_at is None
-            and self.revoked_at is None
-            and self.expires_at > timezone.now()
-        )

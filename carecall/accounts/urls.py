@@ -19,5 +19,4 @@ urlpatterns = [
         views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
-    path("invitations/<str:token>/", views.invitation, name="invitation"),
 ]

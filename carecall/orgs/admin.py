@@ -1,4 +1,4 @@
-"""Organisations, clinics and memberships in the Django admin.
+"""Organisations, clinics, memberships and invitations in the Django admin.
 
 Platform operators (staff, not superusers) may look at all of them but change only a clinic's
 operational fields. Organisations and memberships change through the app's audited services
@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from carecall.orgs.models import Clinic, Membership, Organisation
+from carecall.orgs.models import Clinic, Invitation, Membership, Organisation
 
 
 def _is_superuser(request: HttpRequest) -> bool:
@@ -75,3 +75,18 @@ class MembershipAdmin(SuperuserWritesOnly):
     list_display = ["user", "role", "organisation", "clinic"]
     list_filter = ["role", "organisation"]
     raw_id_fields = ["user"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(SuperuserWritesOnly):
+    list_display = [
+        "email",
+        "role",
+        "organisation",
+        "clinic",
+        "expires_at",
+        "accepted_at",
+        "revoked_at",
+    ]
+    exclude = ["token_hash"]
+    readonly_fields = ["accepted_at", "accepted_by"]

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from carecall.core.currencies import CURRENCY_CHOICES
@@ -108,3 +109,54 @@ class Membership(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.get_role_display()} of {self.clinic or self.organisation}"
+
+
+class Invitation(TimestampedModel):
+    """An emailed, single-use link that makes someone a member of an organisation or clinic.
+
+    Only a hash of the token is stored: a copy of the database cannot be used to accept invitations.
+    """
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="invitations"
+    )
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.CASCADE, null=True, blank=True, related_name="invitations"
+    )
+    email = models.EmailField(_("email"))
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        # Its table and index keep the names they had in accounts, where it lived first.
+        db_table = "accounts_invitation"
+        indexes = [
+            models.Index(fields=["organisation", "email"], name="accounts_in_organis_bf82ae_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} as {self.role}"
+
+    @property
+    def role_label(self) -> str:
+        """The role in words; a role that is not (or no longer) known never breaks a page."""
+        if self.role in Role.values:
+            return str(Role(self.role).label)
+        return str(_("Unknown role"))
+
+    @property
+    def is_pending(self) -> bool:
+        return (
+            self.accepted_at is None
+            and self.revoked_at is None
+            and self.expires_at > timezone.now()
+        )

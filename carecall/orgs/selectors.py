@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
-from carecall.accounts.models import Invitation, User
+from carecall.accounts.models import User
 from carecall.orgs.access import ClinicAccess
-from carecall.orgs.models import Clinic, Membership, Organisation, Role
+from carecall.orgs.models import Clinic, Invitation, Membership, Organisation, Role
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ app_name = "orgs"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # Under /accounts/, where invitation emails have always pointed.
+    path("accounts/invitations/<str:token>/", views.invitation_open, name="invitation"),
     path("orgs/<int:organisation_id>/", views.organisation_detail, name="organisation"),
     path(
         "orgs/<int:organisation_id>/invite/", views.organisation_invite, name="organisation_invite"

@@ -5,16 +5,18 @@ from __future__ import annotations
 from typing import cast
 
 from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from carecall.accounts.models import Invitation, User
-from carecall.accounts.services import invitation_create, invitation_revoke
+from carecall.accounts.forms import AcceptInvitationForm
+from carecall.accounts.models import User
 from carecall.core.errors import ServiceError
 from carecall.orgs import selectors, services
 from carecall.orgs.access import (
@@ -37,7 +39,14 @@ from carecall.orgs.forms import (
     InviteOrgAdminForm,
     OrganisationForm,
 )
-from carecall.orgs.models import Clinic, Role
+from carecall.orgs.invitations import (
+    InvitationProblem,
+    invitation_accept,
+    invitation_create,
+    invitation_for_token,
+    invitation_revoke,
+)
+from carecall.orgs.models import Clinic, Invitation, Role
 
 
 def _user(request: HttpRequest) -> User:
@@ -405,3 +414,58 @@ def operator_organisation_create(request: HttpRequest) -> HttpResponse:
         {"organisations": selectors.organisations_for_operator(), "form": form},
         status=400,
     )
+
+
+@require_http_methods(["GET", "POST"])
+def invitation_open(request: HttpRequest, token: str) -> HttpResponse:
+    """Open an invitation link: accept it as the signed-in invitee, or create an account."""
+    try:
+        inv = invitation_for_token(token)
+    except InvitationProblem as problem:
+        return render(
+            request,
+            "orgs/invitation_problem.html",
+            {"problem": problem.message},
+            status=problem.status,
+        )
+    user: User | None = request.user if request.user.is_authenticated else None
+    existing = user is None and User.objects.filter(email=inv.email).exists()
+    form = AcceptInvitationForm(request.POST if request.method == "POST" and user is None else None)
+    context = {
+        "invitation": inv,
+        "place": inv.clinic or inv.organisation,
+        "role": inv.role_label,
+        "form": form,
+        "existing_account": existing,
+        "wrong_user": user is not None and user.email != inv.email,
+        "sign_in_url": f"{reverse('accounts:sign_in')}?next={request.path}",
+    }
+    if request.method == "POST" and not existing and not context["wrong_user"]:
+        if user is None and not form.is_valid():
+            return render(request, "orgs/invitation.html", context, status=400)
+        try:
+            user, membership = invitation_accept(
+                raw_token=token,
+                user=user,
+                full_name=form.cleaned_data.get("full_name", "") if user is None else "",
+                password=form.cleaned_data.get("password") if user is None else None,
+            )
+        except InvitationProblem as problem:
+            return render(
+                request,
+                "orgs/invitation_problem.html",
+                {"problem": problem.message},
+                status=problem.status,
+            )
+        except ServiceError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+            return render(request, "orgs/invitation.html", context, status=400)
+        if not request.user.is_authenticated:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(
+            request,
+            _("Welcome. You are now %(role)s of %(place)s.")
+            % {"role": Role(membership.role).label.lower(), "place": context["place"]},
+        )
+        return redirect("orgs:home")
+    return render(request, "orgs/invitation.html", context)

@@ -17,10 +17,10 @@ from django.core.mail import EmailMultiAlternatives
 from django.test import Client
 from django.urls import reverse
 
-from carecall.accounts.services import invitation_create
 from carecall.clinic_apps.models import AppKey
 from carecall.clinic_apps.services import app_request_create, app_request_decide
 from carecall.notifications.services import email_render
+from carecall.orgs.invitations import invitation_create
 from carecall.orgs.models import Role
 from conftest import World
 
@@ -31,7 +31,7 @@ ESCAPED = "Smith &amp; Jones &lt;b&gt;O&#x27;Neil&lt;/b&gt;"
 
 # Every email template (its `_subject.txt`, `.txt` and `.html`) and the test that sends it.
 EMAILS_TESTED = {
-    "accounts/email/invitation": "test_the_invitation_email",
+    "orgs/email/invitation": "test_the_invitation_email",
     "accounts/email/password_reset": "test_the_password_reset_email",
     "clinic_apps/email/decision": "test_the_app_request_decision_email",
     "payments/email/receipt": "test_payment_emails_plain_text_unescaped.test_the_receipt_email",

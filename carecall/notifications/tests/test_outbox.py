@@ -24,7 +24,7 @@ from carecall.notifications.tests.failing_backend import PATH as FAILING
 
 pytestmark = pytest.mark.django_db
 
-TEMPLATE = "accounts/email/invitation"  # any of the app's emails will do
+TEMPLATE = "orgs/email/invitation"  # any of the app's emails will do
 CONTEXT = {"place": "Harbour GP", "role": "Clinician", "accept_url": "http://testserver/i/x/"}
 
 

@@ -28,7 +28,7 @@ from conftest import World, client_for
 
 pytestmark = pytest.mark.django_db
 
-TEMPLATE = "accounts/email/invitation"
+TEMPLATE = "orgs/email/invitation"
 SECRET_URL = "http://testserver/accounts/invitations/raw-secret-token-123/"
 CONTEXT = {"place": "Harbour GP", "role": "Clinician", "accept_url": SECRET_URL}
 WORKING = "django.core.mail.backends.locmem.EmailBackend"

@@ -7,8 +7,7 @@ from django.core import mail
 from django.http.response import HttpResponseBase
 from django.urls import reverse
 
-from carecall.accounts.models import Invitation
-from carecall.orgs.models import Clinic, Membership, Organisation, Role
+from carecall.orgs.models import Clinic, Invitation, Membership, Organisation, Role
 from conftest import PERSONAS, World, client_for, make_user
 
 MANAGERS_OK = {"org_admin", "clinic_admin"}

@@ -171,7 +171,7 @@ def test_django_admin_is_for_operators_only(world: World) -> None:
     html = index.content.decode()
     for changelist in (
         "admin:accounts_user_changelist",
-        "admin:accounts_invitation_changelist",
+        "admin:orgs_invitation_changelist",
         "admin:orgs_organisation_changelist",
         "admin:orgs_clinic_changelist",
         "admin:orgs_membership_changelist",
@@ -215,7 +215,7 @@ def test_operator_backend_grants_viewing_and_the_allow_list_only(world: World) -
         "orgs.delete_clinic",
         "accounts.add_user",
         "accounts.delete_user",
-        "accounts.change_invitation",
+        "orgs.change_invitation",
         "auth.change_group",
         "auth.add_group",
     ):
@@ -309,7 +309,7 @@ def test_operators_cannot_add_or_change_memberships_or_invitations_through_the_a
     assert membership.role == Role.CLINICIAN and membership.clinic == world.harbour
     delete_url = reverse("admin:orgs_membership_delete", args=[membership.pk])
     assert operator.post(delete_url, {"post": "yes"}).status_code == 403
-    assert operator.get(reverse("admin:accounts_invitation_add")).status_code == 403
+    assert operator.get(reverse("admin:orgs_invitation_add")).status_code == 403
 
 
 def test_operators_cannot_delete_or_change_organisations_or_clinics_through_the_admin(

@@ -11,10 +11,10 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils import timezone
 
-from carecall.accounts.models import Invitation, User
-from carecall.accounts.services import invitation_create
+from carecall.accounts.models import User
 from carecall.core.errors import ServiceError
-from carecall.orgs.models import Membership, Role
+from carecall.orgs.invitations import invitation_create
+from carecall.orgs.models import Invitation, Membership, Role
 from conftest import World, client_for
 
 
@@ -298,7 +298,7 @@ def test_accepting_rechecks_the_invitation_after_locking_it(
 ) -> None:
     """Between reading the link and locking the row, the invitation may be withdrawn, expire
     or be used; the locked row is checked again and nothing is created."""
-    from carecall.accounts import services
+    from carecall.orgs import invitations as services
 
     link = _invite(world, django_capture_on_commit_callbacks)
     read_link = services.invitation_for_token
