@@ -53,6 +53,14 @@ OAUTH_SESSION_KEY = "carecall_stripe_oauth"
 S = TypeVar("S", bound=BodySchema)
 
 
+def unconfirmed_message() -> str:
+    """What the payer is told when Stripe could not be asked after they paid (the payer's page
+    template says the same when CareCall itself cannot be reached then)."""
+    return _(
+        "We could not confirm the payment yet. You will not be charged twice: we keep checking."
+    )
+
+
 def _user(request: HttpRequest) -> User:
     return cast(User, request.user)
 
@@ -374,7 +382,13 @@ def payer_complete(request: HttpRequest, kind: str, token: str, request_id: str)
     try:
         pr = services.payment_request_reconcile(payment_request=pr)
     except PaymentGatewayError as error:
-        return _gateway_error(error)
+        if not error.retryable:
+            return _error(error.message, 400)
+        # The card may well have been charged: only the check failed. Say what is known (one
+        # request has one intent, so it cannot be charged twice); the page keeps checking.
+        response = JsonResponse({"error": unconfirmed_message(), "checking": True}, status=503)
+        response["Retry-After"] = "5"
+        return response
     except ServiceError as error:
         return _error(error.message, 409)
     return JsonResponse({"request": _payer_info(pr, kind=kind, token=token)})

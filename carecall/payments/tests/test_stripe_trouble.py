@@ -29,6 +29,9 @@ from carecall.payments.tests.helpers import (
 from conftest import World, client_for
 
 TRY_AGAIN = "Stripe did not answer in time: nothing was charged. Try again."
+UNCONFIRMED = (
+    "We could not confirm the payment yet. You will not be charged twice: we keep checking."
+)
 
 
 def _create(connected: World, call: Call) -> Any:
@@ -104,7 +107,7 @@ def test_the_sdks_retry_after_a_lost_answer_replays_the_same_intent(
     assert intents[0]["client_secret"] == pr.client_secret
 
 
-def test_stripe_down_when_the_payer_completes_gives_try_again_and_changes_nothing(
+def test_stripe_down_when_the_payer_completes_says_not_confirmed_yet_and_changes_nothing(
     connected: World,
     call: Call,
     sandbox: stripe_sandbox.SandboxServer,
@@ -118,7 +121,9 @@ def test_stripe_down_when_the_payer_completes_gives_try_again_and_changes_nothin
     down = post_json(Client(), call.payer_url(pr, "complete"), {})
 
     assert down.status_code == 503
-    assert down.json() == {"error": TRY_AGAIN}
+    # The card was charged: never "nothing was charged" (issue 11, fault 4).
+    assert down.json() == {"error": UNCONFIRMED, "checking": True}
+    assert "nothing was charged" not in down.content.decode()
     pr.refresh_from_db()
     assert pr.status == PaymentStatus.REQUESTED
     sandbox.clear_faults()
@@ -190,7 +195,7 @@ def test_a_stripe_slower_than_the_timeout_gives_try_again_and_leaves_nothing_hal
     assert [m.request.id for m in listener.payments()] == [str(pr.pk)]
 
 
-def test_a_stripe_slower_than_the_timeout_when_the_payer_completes_gives_try_again(
+def test_a_stripe_slower_than_the_timeout_when_the_payer_completes_says_not_confirmed_yet(
     connected: World,
     call: Call,
     sandbox: stripe_sandbox.SandboxServer,
@@ -206,7 +211,7 @@ def test_a_stripe_slower_than_the_timeout_when_the_payer_completes_gives_try_aga
     slow = post_json(Client(), call.payer_url(pr, "complete"), {})
 
     assert slow.status_code == 503
-    assert slow.json() == {"error": TRY_AGAIN}
+    assert slow.json() == {"error": UNCONFIRMED, "checking": True}
     pr.refresh_from_db()
     assert pr.status == PaymentStatus.REQUESTED
     sandbox.clear_faults()

@@ -413,16 +413,40 @@ function payer(section) {
       }
       // Stripe.js says it is done; the server asks Stripe what really happened.
       const done = await api(`${base}${paying.id}/complete/`, { method: "POST" });
+      if (!done.ok && (done.status === 0 || done.data.checking)) {
+        // Stripe.js said done but the check did not answer: the card may be charged. Say what
+        // is known and keep asking (the request has one intent: it cannot be charged twice).
+        formError.textContent = texts.unconfirmed;
+        announce(texts.unconfirmed);
+        keepChecking(paying.id, email, 2000);
+        return;
+      }
       if (!done.ok) { formError.textContent = done.data.error; return; }
-      requests.set(done.data.request.id, done.data.request);
-      render();
-      if (done.data.request.status === "paid") showConfirmation(done.data.request, email);
-      else formError.textContent = done.data.request.failure_message || done.data.request.status_label;
+      completed(done.data.request, email);
     } finally {
       payButton.disabled = false;
       if (current) payButton.textContent = payLabel(current.request);
     }
   });
+
+  function completed(r, email) {
+    requests.set(r.id, r);
+    render();
+    if (r.status === "paid") showConfirmation(r, email);
+    else formError.textContent = r.failure_message || r.status_label;
+  }
+
+  function keepChecking(id, email, delay) {
+    window.setTimeout(async () => {
+      const done = await api(`${base}${id}/complete/`, { method: "POST" });
+      if (done.ok) {
+        if (current && current.id === id) completed(done.data.request, email);
+        else { requests.set(id, done.data.request); render(); }
+      } else if (done.status === 0 || done.status === 429 || done.data.checking) {
+        keepChecking(id, email, Math.min(delay * 2, 30000));
+      }
+    }, delay);
+  }
 
   for (const button of dialog.querySelectorAll("[data-pay-close]")) button.addEventListener("click", close);
   dialog.querySelector("[data-pay-done]").addEventListener("click", close);
