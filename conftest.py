@@ -40,6 +40,16 @@ def make_user(email: str, name: str, **extra: object) -> User:
     return User.objects.create_user(email, PASSWORD, full_name=name, **extra)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """Each test starts with an empty cache: the throttles' counts (carecall/core/ratelimit.py)
+    and debounces of one test must not reach the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def world(db: None) -> World:
     organisation = Organisation.objects.create(name="Demo Health", slug="demo-health")

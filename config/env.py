@@ -7,6 +7,7 @@ with a message naming the variable, instead of running with a silent default.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +77,22 @@ def env_int(
     if maximum is not None and number > maximum:
         raise EnvError(f"{name} must be at most {maximum}, not {number}")
     return number
+
+
+_RATE = re.compile(r"^([1-9][0-9]*)/([1-9][0-9]*)?([smhd])$")
+
+
+def env_rate(name: str, default: str, *, environ: Mapping[str, str] | None = None) -> str:
+    """A rate as django-ratelimit writes it: `count/period`, the period `s`, `m`, `h` or `d`,
+    optionally with a multiplier (`10/5m`: ten in five minutes)."""
+    value = _raw(name, environ)
+    if value is None or value == "":
+        return default
+    if not _RATE.match(value):
+        raise EnvError(
+            f"{name} must be a rate such as 10/5m (count/period; s, m, h or d), not {value!r}"
+        )
+    return value
 
 
 def env_choice(

@@ -17,6 +17,7 @@ from config.env import (
     env_int,
     env_list,
     env_optional_str,
+    env_rate,
     env_str,
     env_url,
 )
@@ -221,6 +222,44 @@ if _redis_url:
 # stops at start (carecall/calls/web_process.py). Test processes load the application without
 # serving it (settings_test turns this off); the tests of the claim run real servers.
 WEB_PROCESS_CLAIM = True
+
+# Django's cache holds the throttles' counts (carecall/core/ratelimit.py, django-ratelimit): in
+# Redis when there is one, so a limit holds across processes; else in this process's memory,
+# which is right for one process only (`carecall serve` refuses WEB_WORKERS > 1 without Redis).
+CACHES: dict[str, dict[str, object]] = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _redis_url,
+            "KEY_PREFIX": "carecall",
+        }
+        if _redis_url
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "carecall"}
+    )
+}
+
+# Throttles (docs/rate-limits.md): each a django-ratelimit rate, counted per client address
+# (PROXY_COUNT decides it) and per token (visit or guest link, invitation, email, signed-in user).
+# Past one: 429 and a message saying how long to wait; nothing is done.
+RATE_LIMIT_ENTRY_PER_ADDRESS = env_rate("RATE_LIMIT_ENTRY_PER_ADDRESS", "10/5m")
+RATE_LIMIT_PASSWORD_RESET_PER_ADDRESS = env_rate("RATE_LIMIT_PASSWORD_RESET_PER_ADDRESS", "20/h")
+RATE_LIMIT_PASSWORD_RESET_PER_EMAIL = env_rate("RATE_LIMIT_PASSWORD_RESET_PER_EMAIL", "5/h")
+RATE_LIMIT_INVITE_PER_ADDRESS = env_rate("RATE_LIMIT_INVITE_PER_ADDRESS", "100/h")
+RATE_LIMIT_INVITE_PER_USER = env_rate("RATE_LIMIT_INVITE_PER_USER", "50/h")
+RATE_LIMIT_INVITATION_ACCEPT_PER_ADDRESS = env_rate(
+    "RATE_LIMIT_INVITATION_ACCEPT_PER_ADDRESS", "30/10m"
+)
+RATE_LIMIT_INVITATION_ACCEPT_PER_TOKEN = env_rate(
+    "RATE_LIMIT_INVITATION_ACCEPT_PER_TOKEN", "10/10m"
+)
+# Each of the payer's pay, receipt-email and complete endpoints counts on its own.
+RATE_LIMIT_PAYER_PER_ADDRESS = env_rate("RATE_LIMIT_PAYER_PER_ADDRESS", "120/10m")
+RATE_LIMIT_PAYER_PER_TOKEN = env_rate("RATE_LIMIT_PAYER_PER_TOKEN", "30/10m")
+# A payer's `complete` within this many seconds of the last one answers the stored status
+# without asking Stripe again.
+PAYER_COMPLETE_DEBOUNCE_SECONDS = env_int("PAYER_COMPLETE_DEBOUNCE_SECONDS", 3, minimum=1)
+# django-ratelimit's own switch (true unless set to false): off only for load benchmarks.
+RATELIMIT_ENABLE = env_bool("RATE_LIMITS", True)
 
 # Security baseline. Cookies are secure whenever the site is served over HTTPS.
 SESSION_COOKIE_SECURE = HTTPS

@@ -71,6 +71,9 @@ class Sandbox:
         self._configured = list(webhook_endpoints or [])
         self._connect_seeds = connect_seed_accounts
         self._timers: list[threading.Timer] = []
+        # Every API request received, as (METHOD, path), faults included: how many calls a
+        # client made (reset() clears it).
+        self.api_requests: list[tuple[str, str]] = []
         self._install_configuration()
 
     def _install_configuration(self) -> None:
@@ -112,6 +115,7 @@ class Sandbox:
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
+        self.api_requests.clear()
         self.webhooks.clear()
         self.faults.clear()
         with self.state.lock:
@@ -157,6 +161,7 @@ class Sandbox:
         self, method: str, path: str, query: str, body: str, headers: Mapping[str, str]
     ) -> Reply:
         req_id = request_id()
+        self.api_requests.append((method.upper(), path))
         self.faults.api_delay("before", method, path)
         fault = self.faults.api_error(path, method)
         if fault and fault[1] == "before":

@@ -208,6 +208,10 @@ class SandboxServer:
     def wait_for_webhooks(self, timeout: float = 10.0) -> bool:
         return self.sandbox.webhooks.wait_idle(timeout)
 
+    def api_requests(self, path_contains: str = "") -> list[tuple[str, str]]:
+        """The API requests received since the last reset, as (METHOD, path)."""
+        return [r for r in list(self.sandbox.api_requests) if path_contains in r[1]]
+
     def deliveries(self) -> list[dict[str, Any]]:
         return list(self.sandbox.webhooks.log)
 

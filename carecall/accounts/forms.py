@@ -3,11 +3,10 @@ from typing import Any
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.forms import PasswordResetForm as DjangoPasswordResetForm
-from django.core.mail import EmailMultiAlternatives
 from django.utils.translation import gettext_lazy as _
 
 from carecall.core.text import TextInputsChecked
-from carecall.notifications.services import email_render
+from carecall.notifications.services import email_send
 
 
 class SignInForm(TextInputsChecked, AuthenticationForm):
@@ -47,8 +46,9 @@ class AcceptInvitationForm(TextInputsChecked, forms.Form):
 
 
 class PasswordResetForm(TextInputsChecked, DjangoPasswordResetForm):
-    """Django's reset form, its email rendered like every other one (`email_render`): the
-    subject and text part as plain text, the HTML part escaped."""
+    """Django's reset form, its email sent like every other one: through the outbox
+    (`email_send`), so a mail server that is down is retried, and rendered by `email_render`
+    (the subject and text part as plain text, the HTML part escaped)."""
 
     def send_mail(
         self,
@@ -59,9 +59,9 @@ class PasswordResetForm(TextInputsChecked, DjangoPasswordResetForm):
         to_email: str,
         html_email_template_name: str | None = None,
     ) -> None:
-        subject, text, html = email_render(
-            template=email_template_name.removesuffix(".txt"), context=context
+        email_send(
+            to=to_email,
+            template=email_template_name.removesuffix(".txt"),
+            context=context,
+            tag=f"accounts.password_reset:{context['user'].pk}",
         )
-        message = EmailMultiAlternatives(subject, text, from_email, [to_email])
-        message.attach_alternative(html, "text/html")
-        message.send()

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from carecall.accounts.models import User
@@ -28,6 +29,7 @@ from carecall.calls.models import Participant, VisitStatus
 from carecall.calls.routing import ws_reverse
 from carecall.calls.waiting_area import WEEKDAYS, OpeningHours, WaitingAreaSettings
 from carecall.core.errors import ServiceError
+from carecall.core.ratelimit import per_address, rate_limited
 from carecall.orgs.access import MANAGERS, clinic_for_user
 from carecall.orgs.models import Clinic
 
@@ -60,6 +62,15 @@ def _render_call(
 
 
 @require_http_methods(["GET", "POST"])
+@rate_limited(
+    "calls.entry",
+    [per_address("RATE_LIMIT_ENTRY_PER_ADDRESS")],
+    message=gettext_lazy(
+        "Many visits were started from your connection in the last few minutes, so no new one "
+        "was started. If you have already entered, go back to your visit's page. Otherwise "
+        "try again in %(wait)s."
+    ),
+)
 def entry(request: HttpRequest, slug: str) -> HttpResponse:
     """The clinic's public link: details, terms, camera and microphone check, then wait."""
     clinic = get_object_or_404(Clinic, slug=slug)

@@ -13,11 +13,13 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from carecall.accounts.forms import AcceptInvitationForm
 from carecall.accounts.models import User
 from carecall.core.errors import ServiceError
+from carecall.core.ratelimit import per_address, per_url_token, per_user, rate_limited
 from carecall.orgs import selectors, services
 from carecall.orgs.access import (
     MANAGERS,
@@ -53,6 +55,17 @@ def _user(request: HttpRequest) -> User:
     return cast(User, request.user)
 
 
+# Every view that sends an invitation counts in one throttle, by sender and by address.
+invitations_limited = rate_limited(
+    "orgs.invite",
+    [per_user("RATE_LIMIT_INVITE_PER_USER"), per_address("RATE_LIMIT_INVITE_PER_ADDRESS")],
+    message=gettext_lazy(
+        "Many invitations were sent from your account or your connection in the last hour, "
+        "so this one was not sent. Try again in %(wait)s."
+    ),
+)
+
+
 def _form_error(form: Form, error: ServiceError) -> None:
     form.add_error(error.field if error.field in form.fields else None, error.message)
 
@@ -84,6 +97,7 @@ def organisation_detail(request: HttpRequest, organisation_id: int) -> HttpRespo
 
 @login_required
 @require_POST
+@invitations_limited
 def organisation_invite(request: HttpRequest, organisation_id: int) -> HttpResponse:
     organisation = organisation_for_user(_user(request), organisation_id)
     form = InviteOrgAdminForm(request.POST)
@@ -277,6 +291,7 @@ def clinic_members(request: HttpRequest, clinic_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@invitations_limited
 def clinic_invite(request: HttpRequest, clinic_id: int) -> HttpResponse:
     access = clinic_for_user(_user(request), clinic_id, roles=MANAGERS)
     form = InviteClinicMemberForm(request.POST)
@@ -383,6 +398,7 @@ def operator_organisations(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@invitations_limited
 def operator_organisation_create(request: HttpRequest) -> HttpResponse:
     operator_required(_user(request))
     form = OrganisationForm(request.POST)
@@ -417,6 +433,17 @@ def operator_organisation_create(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@rate_limited(
+    "orgs.invitation_accept",
+    [
+        per_address("RATE_LIMIT_INVITATION_ACCEPT_PER_ADDRESS"),
+        per_url_token("RATE_LIMIT_INVITATION_ACCEPT_PER_TOKEN"),
+    ],
+    message=gettext_lazy(
+        "This invitation was tried many times in the last few minutes, so nothing was done. "
+        "Try again in %(wait)s."
+    ),
+)
 def invitation_open(request: HttpRequest, token: str) -> HttpResponse:
     """Open an invitation link: accept it as the signed-in invitee, or create an account."""
     try:

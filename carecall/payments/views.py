@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -34,6 +35,13 @@ from carecall.clinic_apps.selectors import clinic_app_is_enabled
 from carecall.core.currencies import CURRENCIES, amount_to_major
 from carecall.core.errors import ServiceError
 from carecall.core.json_body import BodyError, BodySchema, json_body_decode
+from carecall.core.ratelimit import (
+    debounce_begin,
+    debounce_end,
+    per_address,
+    per_url_token,
+    rate_limited,
+)
 from carecall.orgs.access import MANAGERS, clinic_for_user
 from carecall.payments import services, stripe_dashboard, webhooks
 from carecall.payments.bodies import NoBody, PayerEmailBody, PaymentRequestBody
@@ -296,6 +304,24 @@ def visit_payment_cancel(
 # ----------------------------------------------------------------- the payer (patient or guest)
 
 
+def _payer_limited(name: str, method: str) -> Any:
+    """The payer's endpoints call Stripe: each counts on its own, per link and per address."""
+    return rate_limited(
+        f"payments.payer_{name}",
+        [per_url_token("RATE_LIMIT_PAYER_PER_TOKEN"), per_address("RATE_LIMIT_PAYER_PER_ADDRESS")],
+        message=gettext_lazy(
+            "Too many tries in a short time, so nothing was done this time. "
+            "Nothing was charged. Try again in %(wait)s."
+        ),
+        methods=[method],
+        answer="json",
+    )
+
+
+def _complete_debounce(pr: PaymentRequest) -> str:
+    return f"payments.payer_complete:{pr.pk}"
+
+
 def _payer(request: HttpRequest, kind: str, token: str) -> Participant:
     if kind == "v":
         visit = visit_for_token(token)
@@ -337,8 +363,10 @@ def payer_payments(request: HttpRequest, kind: str, token: str) -> JsonResponse:
 
 
 @require_GET
+@_payer_limited("pay", "GET")
 def payer_payment(request: HttpRequest, kind: str, token: str, request_id: str) -> JsonResponse:
     pr = payer_request_of(request, kind, token, request_id)
+    debounce_end(key=_complete_debounce(pr))  # a new try: its complete asks Stripe again
     try:
         pr = services.payment_request_for_payer(payment_request=pr)
     except ServiceError as error:
@@ -356,12 +384,14 @@ def payer_payment(request: HttpRequest, kind: str, token: str, request_id: str) 
 
 
 @require_POST
+@_payer_limited("email", "POST")
 def payer_email(request: HttpRequest, kind: str, token: str, request_id: str) -> JsonResponse:
     pr = payer_request_of(request, kind, token, request_id)
     try:
         body = _body(request, PayerEmailBody)
     except BodyError as error:
         return _error(error.message, 400, error.field)
+    debounce_end(key=_complete_debounce(pr))  # each Pay press saves the email first
     try:
         pr = services.payment_request_set_email(payment_request=pr, email=body.email)
     except ServiceError as error:
@@ -372,16 +402,23 @@ def payer_email(request: HttpRequest, kind: str, token: str, request_id: str) ->
 
 
 @require_POST
+@_payer_limited("complete", "POST")
 def payer_complete(request: HttpRequest, kind: str, token: str, request_id: str) -> JsonResponse:
-    """The page says Stripe.js finished: ask Stripe (never the browser) what happened."""
+    """The page says Stripe.js finished: ask Stripe (never the browser) what happened. Asked
+    again within PAYER_COMPLETE_DEBOUNCE_SECONDS (and no new try since): the stored status."""
     pr = payer_request_of(request, kind, token, request_id)
     try:
         _body(request, NoBody)
     except BodyError as error:
         return _error(error.message, 400, error.field)
+    if not debounce_begin(
+        key=_complete_debounce(pr), seconds=settings.PAYER_COMPLETE_DEBOUNCE_SECONDS
+    ):
+        return JsonResponse({"request": _payer_info(pr, kind=kind, token=token)})
     try:
         pr = services.payment_request_reconcile(payment_request=pr)
     except PaymentGatewayError as error:
+        debounce_end(key=_complete_debounce(pr))  # nothing was learnt: the next may ask
         if not error.retryable:
             return _error(error.message, 400)
         # The card may well have been charged: only the check failed. Say what is known (one

@@ -246,3 +246,19 @@ def test_faults_apply_only_to_the_methods_named(sandbox, client):
         client.v1.payment_intents.retrieve(intent.id)
     with pytest.raises(ValueError):
         sandbox.configure_faults(api_fault_methods=["put"])
+
+
+def test_every_api_request_is_counted_faults_included_until_reset(sandbox, client):
+    client.v1.payment_intents.create({"amount": 4500, "currency": "aud"})
+    sandbox.configure_faults(api_error_rate=1.0, api_error_status=503)
+    with pytest.raises(stripe.StripeError):
+        client.v1.payment_intents.list()
+    sandbox.clear_faults()
+    assert sandbox.api_requests() == [
+        ("POST", "/v1/payment_intents"),
+        ("GET", "/v1/payment_intents"),
+    ]
+    assert sandbox.api_requests("/v1/payment_intents") == sandbox.api_requests()
+    assert sandbox.api_requests("/v1/refunds") == []
+    sandbox.reset()
+    assert sandbox.api_requests() == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from django.core import mail
@@ -10,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from carecall.accounts.models import User
+from carecall.notifications.models import OutboxEmail
 from conftest import PASSWORD, World
 
 pytestmark = pytest.mark.django_db
@@ -59,10 +61,17 @@ def test_five_wrong_passwords_lock_the_account_from_that_address_and_say_for_how
     assert _sign_in(Client(), world.clinic_admin.email, PASSWORD).status_code == 302
 
 
-def test_password_reset_by_email_sets_a_new_password(world: World) -> None:
+def test_password_reset_by_email_sets_a_new_password(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
     client = Client()
-    response = client.post(reverse("accounts:password_reset"), {"email": world.clinician.email})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("accounts:password_reset"), {"email": world.clinician.email})
     assert response.status_code == 302
+    # Through the outbox like every other email: one row, sent, its body (the link) not kept.
+    (row,) = OutboxEmail.objects.all()
+    assert (row.to, row.template) == (world.clinician.email, "accounts/email/password_reset")
+    assert row.sent_at is not None and row.text == "" and row.html == ""
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.subject == "Reset your CareCall password"
@@ -82,10 +91,16 @@ def test_password_reset_by_email_sets_a_new_password(world: World) -> None:
     assert "not valid any more" in Client().get(link.group(1), follow=True).content.decode()
 
 
-def test_password_reset_for_an_unknown_email_reveals_nothing(world: World) -> None:
-    response = Client().post(reverse("accounts:password_reset"), {"email": "nobody@example.test"})
+def test_password_reset_for_an_unknown_email_reveals_nothing(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        response = Client().post(
+            reverse("accounts:password_reset"), {"email": "nobody@example.test"}
+        )
     assert response.status_code == 302
     assert mail.outbox == []
+    assert not OutboxEmail.objects.exists()
 
 
 def test_emails_are_case_insensitive_and_unique(world: World) -> None:

@@ -91,11 +91,14 @@ def test_the_invitation_email(world: World, django_capture_on_commit_callbacks: 
     assert_plain_and_escaped(message, in_subject=False, hostile="Anne O'Neil & Co <i>")
 
 
-def test_the_password_reset_email(world: World) -> None:
+def test_the_password_reset_email(world: World, django_capture_on_commit_callbacks: Any) -> None:
     world.clinician.full_name = HOSTILE
     world.clinician.save()
 
-    response = Client().post(reverse("accounts:password_reset"), {"email": world.clinician.email})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = Client().post(
+            reverse("accounts:password_reset"), {"email": world.clinician.email}
+        )
 
     assert response.status_code == 302
     message = only_email(world.clinician.email)
