@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import logging
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -110,7 +111,8 @@ def rate_limit_wait(
         if usage is not None and usage["should_limit"]:
             waits.append(max(1, int(usage["time_left"])))
     if waits:
-        logger.warning("rate limit %s: refused %s %s", group, request.method, request.path)
+        # Not the path: it may hold a link's token.
+        logger.warning("rate limit %s: refused a %s", group, request.method)
         return max(waits)
     return None
 
@@ -119,7 +121,8 @@ def too_many_requests(
     request: HttpRequest, *, message: str | Promise, wait: int, answer: Literal["page", "json"]
 ) -> HttpResponse:
     """429 with `message` (which may say `%(wait)s`), as a page or as a JSON error."""
-    text = str(message) % {"wait": duration_words(timedelta(seconds=wait))}
+    # Whole minutes, rounded up: told "2 minutes", nobody should be refused again after two.
+    text = str(message) % {"wait": duration_words(timedelta(minutes=math.ceil(wait / 60)))}
     response: HttpResponse
     if answer == "json":
         response = JsonResponse({"error": text, "retry_after": wait}, status=429)
