@@ -272,6 +272,9 @@ class Deployment:
             PYTHONPATH=str(self.app_root),
             HOST="127.0.0.1",
             WEB_WORKERS="1",
+            # One load generator on loopback is every patient at once: the per-address
+            # throttles (docs/rate-limits.md) would refuse it, which is not what is measured.
+            RATE_LIMITS="false",
         )
         env.update(self.stripe)
         if redis_url:

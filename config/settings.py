@@ -232,6 +232,8 @@ CACHES: dict[str, dict[str, object]] = {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": _redis_url,
             "KEY_PREFIX": "carecall",
+            # A Redis that hangs must not hold requests: a throttle then lets them through.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
         if _redis_url
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "carecall"}
