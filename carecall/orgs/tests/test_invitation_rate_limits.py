@@ -1,8 +1,10 @@
 """Sending invitations is throttled per sender and per address, across every view that sends
-one: past the limit, 429 with a page, no invitation and no email."""
+one; accepting one per address and per invitation link. Past a limit: 429 with a page, and no
+invitation, email or account is made."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -10,7 +12,9 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from carecall.accounts.models import Invitation
+from carecall.accounts.models import User
+from carecall.orgs.invitations import invitation_create
+from carecall.orgs.models import Invitation, Role
 from conftest import World
 
 pytestmark = pytest.mark.django_db
@@ -81,3 +85,65 @@ def test_invitations_past_the_address_limit_get_429(
         ).status_code
         == 302
     )
+
+
+def _invitation_link(world: World, capture: Any, email: str) -> str:
+    with capture(execute=True):
+        invitation_create(
+            actor=world.clinic_admin,
+            organisation=world.organisation,
+            clinic=world.harbour,
+            email=email,
+            role=Role.CLINICIAN,
+        )
+    match = re.search(
+        r"http://testserver(/accounts/invitations/[^/\s]+/)", str(mail.outbox[-1].body)
+    )
+    assert match
+    return match.group(1)
+
+
+def test_accepting_an_invitation_past_the_links_limit_gets_429_and_makes_no_account(
+    world: World, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.RATE_LIMIT_INVITATION_ACCEPT_PER_TOKEN = "2/10m"
+    link = _invitation_link(world, django_capture_on_commit_callbacks, "new@example.test")
+    mismatched = {
+        "full_name": "Nadia New",
+        "password": "correct horse battery",
+        "password_again": "x",
+    }
+    for _ in range(2):
+        assert Client().post(link, mismatched).status_code == 400
+
+    good = {**mismatched, "password_again": "correct horse battery"}
+    refused = Client().post(link, good)
+
+    assert refused.status_code == 429
+    assert (
+        "This invitation was tried many times in the last few minutes" in refused.content.decode()
+    )
+    assert not User.objects.filter(email="new@example.test").exists()
+    # The page still opens, and another invitation's link is not affected.
+    assert Client().get(link).status_code == 200
+    other = _invitation_link(world, django_capture_on_commit_callbacks, "second@example.test")
+    assert Client().post(other, {**good, "full_name": "Sam Second"}).status_code == 302
+    assert User.objects.filter(email="second@example.test").exists()
+
+
+def test_accepting_invitations_past_the_address_limit_gets_429(
+    world: World, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.RATE_LIMIT_INVITATION_ACCEPT_PER_ADDRESS = "1/10m"
+    first = _invitation_link(world, django_capture_on_commit_callbacks, "one@example.test")
+    second = _invitation_link(world, django_capture_on_commit_callbacks, "two@example.test")
+    good = {
+        "full_name": "Ann One",
+        "password": "correct horse battery",
+        "password_again": "correct horse battery",
+    }
+    assert Client(REMOTE_ADDR="203.0.113.5").post(first, good).status_code == 302
+
+    assert Client(REMOTE_ADDR="203.0.113.5").post(second, good).status_code == 429
+    assert not User.objects.filter(email="two@example.test").exists()
+    assert Client(REMOTE_ADDR="198.51.100.7").post(second, good).status_code == 302
