@@ -5,6 +5,6 @@ from carecall.audit import views
 app_name = "audit"
 
 urlpatterns = [
-    path("orgs/<int:organisation_id>/audit/", views.organisation_audit, name="organisation"),
+    path("orgs/<id:organisation_id>/audit/", views.organisation_audit, name="organisation"),
     path("operator/audit/", views.operator_audit, name="operator"),
 ]

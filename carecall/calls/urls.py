@@ -9,12 +9,12 @@ urlpatterns = [
     path("v/<str:token>/", views.visit, name="visit"),
     path("v/<str:token>/leave/", views.visit_leave, name="visit_leave"),
     path("j/<str:token>/", views.guest, name="guest"),
-    path("clinics/<int:clinic_id>/waiting-area/", views.waiting_area, name="waiting_area"),
+    path("clinics/<id:clinic_id>/waiting-area/", views.waiting_area, name="waiting_area"),
     path(
-        "clinics/<int:clinic_id>/waiting-area/settings/",
+        "clinics/<id:clinic_id>/waiting-area/settings/",
         views.waiting_area_settings,
         name="waiting_area_settings",
     ),
-    path("clinics/<int:clinic_id>/visits/<uuid:visit_id>/join/", views.join, name="join"),
-    path("clinics/<int:clinic_id>/visits/<uuid:visit_id>/call/", views.call, name="call"),
+    path("clinics/<id:clinic_id>/visits/<uuid:visit_id>/join/", views.join, name="join"),
+    path("clinics/<id:clinic_id>/visits/<uuid:visit_id>/call/", views.call, name="call"),
 ]

@@ -5,16 +5,16 @@ from carecall.clinic_apps import views
 app_name = "clinic_apps"
 
 urlpatterns = [
-    path("orgs/<int:organisation_id>/apps/", views.organisation_apps, name="organisation_apps"),
-    path("clinics/<int:clinic_id>/apps/", views.clinic_apps, name="clinic_apps"),
+    path("orgs/<id:organisation_id>/apps/", views.organisation_apps, name="organisation_apps"),
+    path("clinics/<id:clinic_id>/apps/", views.clinic_apps, name="clinic_apps"),
     path("operator/apps/", views.operator_queue, name="operator_queue"),
     path(
-        "operator/apps/requests/<int:request_id>/decide/",
+        "operator/apps/requests/<id:request_id>/decide/",
         views.operator_decide,
         name="operator_decide",
     ),
     path(
-        "operator/apps/clinics/<int:clinic_app_id>/disable/",
+        "operator/apps/clinics/<id:clinic_app_id>/disable/",
         views.operator_disable,
         name="operator_disable",
     ),

@@ -7,7 +7,13 @@ class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.urls import register_converter
         from django.utils.translation import gettext_lazy as _
+
+        from carecall.core.converters import IdConverter
+
+        # Before any URL configuration is read: `<id:...>` in every app's urls.py.
+        register_converter(IdConverter, "id")
 
         from carecall.core.navigation import NavEntry, nav_entries_register
 

@@ -10,72 +10,70 @@ UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 urlpatterns = [
     path("receipts/<str:signed>/", receipt_views.receipt, name="receipt"),
     path(
-        "clinics/<int:clinic_id>/configure/customer-payments/",
+        "clinics/<id:clinic_id>/configure/customer-payments/",
         views.customer_payments,
         name="customer_payments",
     ),
     path(
-        "clinics/<int:clinic_id>/configure/customer-payments/connect/",
+        "clinics/<id:clinic_id>/configure/customer-payments/connect/",
         views.connect_start,
         name="connect_start",
     ),
     path(
-        "clinics/<int:clinic_id>/configure/customer-payments/remove/",
+        "clinics/<id:clinic_id>/configure/customer-payments/remove/",
         views.connect_remove,
         name="connect_remove",
     ),
     path("payments/stripe/oauth/callback/", views.oauth_callback, name="oauth_callback"),
     path("payments/stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),
     path(
-        "clinics/<int:clinic_id>/visits/<uuid:visit_id>/payments/",
+        "clinics/<id:clinic_id>/visits/<uuid:visit_id>/payments/",
         views.visit_payments,
         name="visit_payments",
     ),
     path(
-        "clinics/<int:clinic_id>/visits/<uuid:visit_id>/payments/<uuid:request_id>/cancel/",
+        "clinics/<id:clinic_id>/visits/<uuid:visit_id>/payments/<uuid:request_id>/cancel/",
         views.visit_payment_cancel,
         name="visit_payment_cancel",
     ),
+    path("clinics/<id:clinic_id>/payments/", records_views.clinic_payments, name="clinic_payments"),
     path(
-        "clinics/<int:clinic_id>/payments/", records_views.clinic_payments, name="clinic_payments"
-    ),
-    path(
-        "clinics/<int:clinic_id>/payments/export.csv",
+        "clinics/<id:clinic_id>/payments/export.csv",
         records_views.clinic_payments_csv,
         name="clinic_payments_csv",
     ),
     path(
-        "clinics/<int:clinic_id>/payments/report/",
+        "clinics/<id:clinic_id>/payments/report/",
         records_views.clinic_report,
         name="clinic_report",
     ),
     path(
-        "clinics/<int:clinic_id>/payments/<uuid:payment_id>/",
+        "clinics/<id:clinic_id>/payments/<uuid:payment_id>/",
         records_views.payment_detail,
         name="payment_detail",
     ),
     path(
-        "clinics/<int:clinic_id>/payments/<uuid:payment_id>/refund/",
+        "clinics/<id:clinic_id>/payments/<uuid:payment_id>/refund/",
         records_views.payment_refund,
         name="payment_refund",
     ),
     path(
-        "clinics/<int:clinic_id>/payments/<uuid:payment_id>/resend-receipt/",
+        "clinics/<id:clinic_id>/payments/<uuid:payment_id>/resend-receipt/",
         records_views.payment_resend_receipt,
         name="payment_resend_receipt",
     ),
     path(
-        "orgs/<int:organisation_id>/payments/",
+        "orgs/<id:organisation_id>/payments/",
         records_views.organisation_payments,
         name="org_payments",
     ),
     path(
-        "orgs/<int:organisation_id>/payments/export.csv",
+        "orgs/<id:organisation_id>/payments/export.csv",
         records_views.organisation_payments_csv,
         name="org_payments_csv",
     ),
     path(
-        "orgs/<int:organisation_id>/payments/report/",
+        "orgs/<id:organisation_id>/payments/report/",
         records_views.organisation_report,
         name="org_report",
     ),
