@@ -521,6 +521,7 @@ class ModeResult:
     error: str = ""
     profile: list[str] = field(default_factory=list)
     connect_profile: list[str] = field(default_factory=list)
+    connect_cpu_s: float = math.nan  # the server processes' CPU while every socket connected
 
 
 def measure_rate(
@@ -595,9 +596,11 @@ def run_mode(
             start_py_spy(s, profile_dir, None, name=f"connect-{s.name}") for s in servers
         ]
         time.sleep(1)  # py-spy attaches
+    cpu0 = sum(s.cpu() for s in servers)
     result.connected = connect_all(
         pool, specs, concurrency=args.connect_concurrency, timeout=args.connect_timeout
     )
+    result.connect_cpu_s = sum(s.cpu() for s in servers) - cpu0
     for spy in connect_spies:
         if spy is not None:
             spy.send_signal(signal.SIGINT)
@@ -813,6 +816,12 @@ def report(
         if c is None:
             continue
         rel = "" if m is bare or base is None else f"   {times(ratio(c.seconds, base.seconds))}"
+        cpu = m.connect_cpu_s * 1000 / max(1, c.opened)
+        if m is not bare and base is not None and c.opened:
+            base_cpu = bare.connect_cpu_s * 1000 / max(1, base.opened)
+            rel += f", server CPU per socket {cpu:.2f} ms = {times(ratio(cpu, base_cpu))} bare's"
+        elif c.opened:
+            rel += f"   server CPU per socket {cpu:.2f} ms"
         lines.append(
             f"  {m.label:<40} {c.opened:,}/{c.sockets:,} in {c.seconds:6.2f} s "
             f"(p99 per socket {c.p99_s:.2f} s){rel}"
