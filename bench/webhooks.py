@@ -205,7 +205,9 @@ def run(args: argparse.Namespace, folder: Path) -> int:
     try:
         path = "/payments/stripe/webhook/"
         warm(app.port, path, warmup, secret)
+        spies = _spy(args, [("ack-web", app.process)])
         results["carecall"] = send_all(app.port, path, bodies, secret, args.senders)
+        _unspy(spies)
         lost, doubled, recovery = process_backlog(worker, len(bodies) + len(warmup))
         lag = measure_lag(app.port, path, secret, lag_real + lag_unknown, args, worker)
     finally:
@@ -213,6 +215,22 @@ def run(args: argparse.Namespace, folder: Path) -> int:
         app.stop()
         sandbox.stop()
     return report(results, lost, doubled, recovery, lag, args)
+
+
+def _spy(args: argparse.Namespace, processes: list[tuple[str, Any]]) -> list[Any]:
+    """py-spy (raw stacks, for flame graphs) on each process, with --profile."""
+    spies = []
+    for name, process in processes if args.profile else []:
+        out = Path(args.profile) / f"{name}.txt"
+        command = ["py-spy", "record", "-p", str(process.pid), "-f", "raw", "-o", str(out)]
+        spies.append(spawn(command, log=Path(args.profile) / f"{name}.log", cwd=ROOT))
+    return spies
+
+
+def _unspy(spies: list[Any]) -> None:
+    for spy in spies:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(30)
 
 
 def lag_only(
@@ -226,17 +244,10 @@ def lag_only(
     spies = []
     try:
         time.sleep(3)  # the worker's start
-        if args.profile:
-            for name, process in (("web", app.process), ("worker", worker.process)):
-                assert process is not None
-                out = Path(args.profile) / f"{name}.txt"
-                command = ["py-spy", "record", "-p", str(process.pid), "-f", "raw", "-o", str(out)]
-                spies.append(spawn(command, log=Path(args.profile) / f"{name}.log", cwd=ROOT))
+        spies = _spy(args, [("web", app.process), ("worker", worker.process)])
         lag = measure_lag(app.port, "/payments/stripe/webhook/", secret, bodies, args, worker)
     finally:
-        for spy in spies:
-            spy.send_signal(signal.SIGINT)
-            spy.wait(30)
+        _unspy(spies)
         worker.stop()
         app.stop()
         sandbox.stop()
@@ -376,7 +387,12 @@ def process_backlog(worker: WorkerProcess, total: int) -> tuple[int, int, float]
 
     assert StripeEvent.objects.count() == total, StripeEvent.objects.count()
     worker.spawn()
-    time.sleep(1.5)
+    # Killed once it is under way (a tenth of the backlog done, or 30 s at most).
+    under_way = time.monotonic() + 30
+    while time.monotonic() < under_way:
+        if StripeEvent.objects.filter(processed_at__isnull=False).count() >= total // 10:
+            break
+        time.sleep(0.05)
     assert worker.process is not None
     os.kill(worker.process.pid, signal.SIGKILL)
     worker.process.wait(10)
