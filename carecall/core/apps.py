@@ -11,6 +11,9 @@ class CoreConfig(AppConfig):
         from django.utils.translation import gettext_lazy as _
 
         from carecall.core.converters import IdConverter
+        from carecall.core.log_masking import access_log_mask
+
+        access_log_mask()
 
         # Before any URL configuration is read: `<id:...>` in every app's urls.py.
         register_converter(IdConverter, "id")

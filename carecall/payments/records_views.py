@@ -30,6 +30,7 @@ from carecall.core.errors import ServiceError
 from carecall.orgs.access import clinic_for_user, organisation_for_user
 from carecall.orgs.models import Clinic, Membership, Organisation
 from carecall.payments import stripe_dashboard
+from carecall.payments.access import payment_is_visible, payments_requested_by_only
 from carecall.payments.forms import RefundForm
 from carecall.payments.gateway import PaymentGatewayError
 from carecall.payments.models import PaymentRequest, PaymentStatus, RefundReason, RefundStatus
@@ -91,7 +92,7 @@ def _clinic_scope(request: HttpRequest, clinic_id: int) -> Scope:
         clinics=[access.clinic],
         clinic=access.clinic,
         can_manage=access.can_manage,
-        only_mine=not access.can_manage,
+        only_mine=payments_requested_by_only(access, _user(request).pk) is not None,
     )
 
 
@@ -250,7 +251,8 @@ def _payment(request: HttpRequest, clinic_id: int, payment_id: str) -> tuple[Sco
     )
     if pr is None:
         raise Http404
-    if scope.only_mine and pr.requested_by_id != request.user.pk:
+    access = clinic_for_user(_user(request), clinic_id)
+    if not payment_is_visible(access, _user(request).pk, pr):
         raise PermissionDenied(_("Clinicians see only the payments they requested."))
     return scope, pr
 

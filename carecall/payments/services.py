@@ -34,6 +34,7 @@ from carecall.notifications.models import OutboxEmail
 from carecall.notifications.services import email_outbox_send_due, email_send
 from carecall.orgs.access import MANAGERS, clinic_for_user
 from carecall.orgs.models import Clinic
+from carecall.payments.access import payment_viewers_among
 from carecall.payments.audit_actions import PaymentAction
 from carecall.payments.clinic_settings import payment_max_minor
 from carecall.payments.gateway import Intent, PaymentGatewayError, get_gateway
@@ -322,8 +323,16 @@ def announce(pr: PaymentRequest) -> None:
     """Tell the call's clinicians and the payer (only them: amount, description and card are
     nobody else's business, not even another guest's) about a new or changed request."""
     message = PaymentOut(request=payment_info(pr))
-    staff = Participant.objects.filter(visit_id=pr.visit_id, kind=ParticipantKind.CLINICIAN)
-    for participant_id in {pr.payer_id, *staff.values_list("pk", flat=True)}:
+    staff = dict(
+        Participant.objects.filter(
+            visit_id=pr.visit_id, kind=ParticipantKind.CLINICIAN, user_id__isnull=False
+        ).values_list("pk", "user_id")
+    )
+    # Of the staff in the call, only those who may see it: its requester and the clinic's
+    # managers, not a colleague (payments/access.py).
+    viewers = payment_viewers_among(pr, staff.values())
+    shown = [pk for pk, user_id in staff.items() if user_id in viewers]
+    for participant_id in {pr.payer_id, *shown}:
         broadcast_on_commit(participant_group(participant_id), message)
 
 

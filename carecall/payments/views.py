@@ -42,8 +42,9 @@ from carecall.core.ratelimit import (
     per_url_token,
     rate_limited,
 )
-from carecall.orgs.access import MANAGERS, clinic_for_user
+from carecall.orgs.access import MANAGERS, ClinicAccess, clinic_for_user
 from carecall.payments import services, stripe_dashboard, webhooks
+from carecall.payments.access import payment_is_visible, payments_visible
 from carecall.payments.bodies import NoBody, PayerEmailBody, PaymentRequestBody
 from carecall.payments.clinic_settings import payment_max_minor
 from carecall.payments.gateway import PaymentGatewayError
@@ -210,17 +211,17 @@ def connect_remove(request: HttpRequest, clinic_id: int) -> HttpResponse:
 # ----------------------------------------------------------------- the clinician's panel
 
 
-def _staff_visit(request: HttpRequest, clinic_id: int, visit_id: str) -> Any:
-    _access, visit = visit_for_staff(_user(request), visit_id)
+def _staff_visit(request: HttpRequest, clinic_id: int, visit_id: str) -> tuple[ClinicAccess, Any]:
+    access, visit = visit_for_staff(_user(request), visit_id)
     if visit.clinic_id != clinic_id:
         raise Http404
-    return visit
+    return access, visit
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def visit_payments(request: HttpRequest, clinic_id: int, visit_id: str) -> JsonResponse:
-    visit = _staff_visit(request, clinic_id, visit_id)
+    access, visit = _staff_visit(request, clinic_id, visit_id)
     if request.method == "POST":
         try:
             body = _body(request, PaymentRequestBody)
@@ -272,7 +273,13 @@ def visit_payments(request: HttpRequest, clinic_id: int, visit_id: str) -> JsonR
                 {"id": str(p.pk), "name": p.display_name, "kind": p.kind}
                 for p in payers.order_by("created_at")
             ],
-            "requests": [_info(pr) for pr in payment_requests_of_visit(visit)],
+            # A clinician sees only the requests they made (payments/access.py).
+            "requests": [
+                _info(pr)
+                for pr in payments_visible(
+                    access, _user(request).pk, payment_requests_of_visit(visit)
+                )
+            ],
         }
     )
 
@@ -282,9 +289,9 @@ def visit_payments(request: HttpRequest, clinic_id: int, visit_id: str) -> JsonR
 def visit_payment_cancel(
     request: HttpRequest, clinic_id: int, visit_id: str, request_id: str
 ) -> JsonResponse:
-    visit = _staff_visit(request, clinic_id, visit_id)
+    access, visit = _staff_visit(request, clinic_id, visit_id)
     pr = PaymentRequest.objects.filter(pk=request_id, visit=visit).first()
-    if pr is None:
+    if pr is None or not payment_is_visible(access, _user(request).pk, pr):
         return _error(_("No such payment request in this call."), 404)
     try:
         _body(request, NoBody)

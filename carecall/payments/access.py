@@ -1,0 +1,58 @@
+"""Who sees which payment: the one rule, used by every list, detail, CSV, report, JSON answer
+and live message of payments.
+
+Clinic admins and organisation admins see every payment of the clinics they manage; a clinician
+sees only the payments they requested themselves — not a colleague's (amount, payer, card), not
+even in a call they both joined. Patients and guests reach only their own requests, through
+their link (views.payer_request_of). Reaching the clinic itself (404 for outsiders, 403 for a
+refused role) stays with carecall.orgs.access.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import Q, QuerySet
+
+from carecall.orgs.access import MANAGERS, ClinicAccess
+from carecall.orgs.models import Membership
+from carecall.payments.models import PaymentRequest
+
+
+def payments_requested_by_only(access: ClinicAccess, user_id: int) -> int | None:
+    """The requester the person is limited to at this clinic (a clinician: themselves), or
+    None when they see every payment of the clinic."""
+    return None if access.can_manage else user_id
+
+
+def payments_visible(
+    access: ClinicAccess, user_id: int, payments: QuerySet[PaymentRequest]
+) -> QuerySet[PaymentRequest]:
+    """`payments` (of access.clinic) narrowed to what this person may see."""
+    only = payments_requested_by_only(access, user_id)
+    payments = payments.filter(clinic=access.clinic)
+    return payments if only is None else payments.filter(requested_by_id=only)
+
+
+def payment_is_visible(access: ClinicAccess, user_id: int, payment: PaymentRequest) -> bool:
+    if payment.clinic_id != access.clinic.pk:
+        return False
+    only = payments_requested_by_only(access, user_id)
+    return only is None or payment.requested_by_id == only
+
+
+def payment_viewers_among(payment: PaymentRequest, user_ids: Iterable[int]) -> set[int]:
+    """Those of `user_ids` (staff in a call) who may see `payment`: its requester and the
+    clinic's managers. One query."""
+    candidates = set(user_ids)
+    if not candidates:
+        return set()
+    managers = set(
+        Membership.objects.filter(user_id__in=candidates, role__in=MANAGERS)
+        .filter(
+            Q(clinic_id=payment.clinic_id)
+            | Q(clinic__isnull=True, organisation_id=payment.clinic.organisation_id)
+        )
+        .values_list("user_id", flat=True)
+    )
+    return {u for u in candidates if u == payment.requested_by_id or u in managers}
