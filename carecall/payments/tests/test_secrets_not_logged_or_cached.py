@@ -55,12 +55,14 @@ def test_uvicorns_access_log_line_has_the_token_masked() -> None:
     handler = logging.StreamHandler(stream)
     handler.setFormatter(AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s'))
     logger.addHandler(handler)
+    # (Other tests may have run uvicorn's or Django's logging setup: start from a known state.)
     level, logger.level = logger.level, logging.INFO
+    disabled, logger.disabled = logger.disabled, False
     try:
         logger.info('%s - "%s %s HTTP/%s" %d', "10.0.0.1:5000", "GET", f"/v/{TOKEN}/", "1.1", 200)
     finally:
         logger.removeHandler(handler)
-        logger.level = level
+        logger.level, logger.disabled = level, disabled
     line = stream.getvalue()
     assert "GET /v/…/ HTTP/1.1" in line and TOKEN not in line
 
