@@ -34,6 +34,9 @@ def live_url(transactional_db: None) -> Iterator[str]:
             yield server.url
         finally:
             worker.stop()
+            # The webhook URL's writer thread keeps a connection of its own (PostgreSQL could
+            # not drop the test database at the end).
+            application.application_mapping["http"].writer.close_connection()
 
 
 # ----------------------------------------------------------------------------- screens
