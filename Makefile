@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+JS_STAMP := node_modules/.installed-$(shell cat package-lock.json | cksum | cut -d' ' -f1)
 
-.PHONY: demo test packages lint typecheck pytest pytest-postgres clean
+.PHONY: demo test packages lint typecheck pytest pytest-postgres js clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,13 +22,28 @@ test: $(STAMP) packages lint typecheck pytest pytest-postgres
 packages:
 	bash testsupport/debian-packages
 
-lint: $(STAMP)
+lint: $(STAMP) $(JS_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	npx --no-install eslint --max-warnings=0 .
 
-typecheck: $(STAMP)
+typecheck: $(STAMP) $(JS_STAMP)
 	$(BIN)/mypy .
+	npx --no-install tsc -p jsconfig.json
+
+# ESLint and TypeScript (tsc --checkJs over the scripts' JSDoc types) at the versions
+# package-lock.json pins, from npm's registry (or its cache); installed again only when the
+# lockfile changes.
+$(JS_STAMP): package-lock.json
+	npm ci --no-audit --no-fund --prefer-offline
+	@rm -f node_modules/.installed-*
+	@touch $@
+
+# The browser scripts' checks alone.
+js: $(JS_STAMP)
+	npx --no-install eslint --max-warnings=0 .
+	npx --no-install tsc -p jsconfig.json
 
 # The first pass always runs on SQLite, even when DATABASE_URL points at PostgreSQL.
 pytest: $(STAMP) packages
@@ -39,4 +55,4 @@ pytest-postgres: $(STAMP) packages
 	$(BIN)/python -m testsupport.postgres -- $(BIN)/pytest -q -m "not browser"
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var node_modules

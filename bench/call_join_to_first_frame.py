@@ -265,7 +265,9 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="carecall-bench-") as folder:
         config = AppConfig(
-            database_url=f"sqlite:///{Path(folder) / 'carecall.sqlite3'}", var_dir=Path(folder)
+            database_url=f"sqlite:///{Path(folder) / 'carecall.sqlite3'}",
+            var_dir=Path(folder),
+            extra={"CALL_TEST_HOOKS": "true"},  # window.carecallCall, read to time the frames
         )
         manage(config, "migrate", "--noinput")
         email, password = seeded_clinician(config)

@@ -378,3 +378,7 @@ WEBHOOK_EVENT_LEASE_SECONDS = env_int("WEBHOOK_EVENT_LEASE_SECONDS", 120, minimu
 # most this far ahead of our clock (a clock's drift; a signature from later is refused).
 WEBHOOK_SIGNATURE_TOLERANCE_SECONDS = 300
 WEBHOOK_SIGNATURE_FUTURE_SKEW_SECONDS = 60
+
+# The call page's window.carecallCall (its sockets, peers and streams), for the browser tests
+# and bench/ only; settings_test turns it on. Production pages never carry it.
+CALL_TEST_HOOKS = env_bool("CALL_TEST_HOOKS", False)

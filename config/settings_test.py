@@ -12,6 +12,8 @@ os.environ.setdefault("STRIPE_SECRET_KEY", "sk_test_carecall_tests")
 os.environ.setdefault("STRIPE_PUBLISHABLE_KEY", "pk_test_carecall_tests")
 os.environ.setdefault("STRIPE_CONNECT_CLIENT_ID", "ca_carecall_tests")
 os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_carecall_tests")
+# The browser tests read the call page's state through window.carecallCall.
+os.environ.setdefault("CALL_TEST_HOOKS", "true")
 
 from config.settings import *  # noqa: F403
 

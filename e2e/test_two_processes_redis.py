@@ -56,6 +56,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             database_url=f"sqlite:///{folder / 'carecall.sqlite3'}",
             var_dir=folder,
             redis_url=redis_url,
+            extra={"CALL_TEST_HOOKS": "true"},  # window.carecallCall, read by wait_for_video
         )
         # The database exists before either server starts, as in a deploy: migrate, then serve.
         manage(config, "migrate", "--noinput")

@@ -14,6 +14,19 @@ from carecall.orgs.models import Clinic
 
 
 @dataclass(frozen=True)
+class CallPage:
+    """The call page an app's data is for: the clinic, the visit, and the link it was opened
+    by ("v" a patient's, "j" a guest's, with its token) or none (a staff member's page). Apps
+    hand the page's script the URLs it needs from this, so no script derives one from its own
+    address."""
+
+    clinic: Clinic
+    visit_id: str
+    link_kind: str = ""
+    link_token: str = ""
+
+
+@dataclass(frozen=True)
 class CallApp:
     key: str
     name: str
@@ -32,7 +45,7 @@ class CallApp:
     # (over the video), "panel" (inside Apps and tools), "dialogs" (at the end of the page);
     # without a slot (the page after the call) it renders what a payer needs.
     page_template: str = ""
-    page_data: Callable[[Clinic], dict[str, str]] = field(default=lambda clinic: {})
+    page_data: Callable[[CallPage], dict[str, str]] = field(default=lambda page: {})
     page_csp: Callable[[], dict[str, list[str]]] = field(default=lambda: {})
 
     def visible_to(self, kind: str) -> bool:
@@ -69,8 +82,9 @@ class CallPageAssets:
     csp: dict[str, list[str]]
 
 
-def call_page_assets(clinic: Clinic) -> CallPageAssets:
+def call_page_assets(page: CallPage) -> CallPageAssets:
     """What the enabled apps add to a call page of this clinic, whoever opens it."""
+    clinic = page.clinic
     scripts: list[str] = []
     styles: list[str] = []
     templates: list[str] = []
@@ -83,7 +97,7 @@ def call_page_assets(clinic: Clinic) -> CallPageAssets:
         styles.extend(s for s in app.page_styles if s not in styles)
         if app.page_template:
             templates.append(app.page_template)
-        data[app.key] = app.page_data(clinic)
+        data[app.key] = app.page_data(page)
         for directive, sources in app.page_csp().items():
             csp.setdefault(directive, [])
             csp[directive].extend(s for s in sources if s not in csp[directive])

@@ -23,7 +23,7 @@ from carecall.calls.access import (
     visit_for_staff,
     visit_for_token,
 )
-from carecall.calls.call_apps import call_page_assets
+from carecall.calls.call_apps import CallPage, call_page_assets
 from carecall.calls.forms import EntryForm, GuestJoinForm, WaitingAreaSettingsForm
 from carecall.calls.models import Participant, VisitStatus
 from carecall.calls.routing import ws_reverse
@@ -39,14 +39,16 @@ def _user(request: HttpRequest) -> User:
 
 
 def _call_context(
-    *, clinic: Clinic, ws_path: str, role: str, leave_url: str, name: str
+    *, page: CallPage, ws_path: str, role: str, leave_url: str, name: str
 ) -> dict[str, object]:
     return {
         "ws_path": ws_path,
         "call_role": role,
         "leave_url": leave_url,
         "display_name": name,
-        "assets": call_page_assets(clinic),
+        "assets": call_page_assets(page),
+        # window.carecallCall for the browser tests (settings_test); never in production.
+        "test_hooks": settings.CALL_TEST_HOOKS,
     }
 
 
@@ -109,12 +111,13 @@ def visit(request: HttpRequest, token: str) -> HttpResponse:
     v = visit_for_token(token)
     if v.status == VisitStatus.DONE:
         # Apps may still have something for the patient here (an unpaid request stays payable).
-        ended = {"clinic": v.clinic, "assets": call_page_assets(v.clinic)}
+        page = CallPage(clinic=v.clinic, visit_id=str(v.pk), link_kind="v", link_token=token)
+        ended = {"clinic": v.clinic, "assets": call_page_assets(page)}
         return _render_call(request, "calls/ended.html", ended, status=410)
     area = WaitingAreaSettings.for_clinic(v.clinic)
     patient = patient_of(v)
     context = _call_context(
-        clinic=v.clinic,
+        page=CallPage(clinic=v.clinic, visit_id=str(v.pk), link_kind="v", link_token=token),
         ws_path=ws_reverse("ws-patient", token),
         role="patient",
         leave_url=reverse("calls:visit_leave", args=[token]),
@@ -185,7 +188,7 @@ def call(request: HttpRequest, clinic_id: int, visit_id: str) -> HttpResponse:
         messages.info(request, _("That call has ended, or you have not joined it."))
         return redirect("calls:waiting_area", clinic_id=clinic_id)
     context = _call_context(
-        clinic=access.clinic,
+        page=CallPage(clinic=access.clinic, visit_id=str(v.pk)),
         ws_path=ws_reverse("ws-staff", v.pk),
         role="clinician",
         leave_url=reverse("calls:waiting_area", args=[clinic_id]),
@@ -220,7 +223,9 @@ def guest(request: HttpRequest, token: str) -> HttpResponse:
             status=400 if form.is_bound else 200,
         )
     context = _call_context(
-        clinic=g.visit.clinic,
+        page=CallPage(
+            clinic=g.visit.clinic, visit_id=str(g.visit_id), link_kind="j", link_token=token
+        ),
         ws_path=ws_reverse("ws-guest", token),
         role="guest",
         leave_url="",

@@ -4,46 +4,82 @@
 // offers to everyone already there. Glare is settled by "perfect negotiation": the peer with
 // the greater id is polite. After a dropped connection, the peer with the smaller id restarts ICE.
 
-import { format, gettext } from "../core/i18n.js";
 import { confirmDialog } from "../core/confirm.js";
+import { maybe, one, say } from "../core/dom.js";
+import { format, gettext } from "../core/i18n.js";
+import { ReconnectingSocket } from "../core/socket.js";
 import { explainMediaError, fillDevicePickers, openMedia, openRememberedMedia, rememberDevices } from "./devices.js";
 
-const root = document.querySelector("[data-call]");
-const $ = (selector) => root.querySelector(selector);
+/**
+ * Someone in the call as the server describes them (calls/consumers.py).
+ * @typedef {object} Person
+ * @property {string} id
+ * @property {string} name
+ * @property {string} [kind]
+ * @property {boolean} [audio]
+ * @property {boolean} [video]
+ * @property {boolean} [connected]
+ * @property {boolean} [joining]
+ */
+
+/**
+ * A connection to one other person.
+ * @typedef {object} Peer
+ * @property {Person} info
+ * @property {RTCPeerConnection} pc
+ * @property {boolean} polite
+ * @property {boolean} makingOffer
+ * @property {boolean} ignoreOffer
+ * @property {RTCIceCandidateInit[]} pending
+ * @property {boolean} [poor]
+ * @property {{ lost: number, received: number }} [lastStats]
+ */
+
+/** @typedef {{ key: string, name: string, icon: string }} CallApp */
+
+const root = one(document, "[data-call]");
+/** @param {string} selector */
+const $ = (selector) => one(root, selector);
 const role = root.dataset.role;
 const announceEl = $("[data-announce]");
+const cameraSelect = one(root, "[data-camera-select]", HTMLSelectElement);
+const microphoneSelect = one(root, "[data-microphone-select]", HTMLSelectElement);
 
 const state = {
-  ws: null,
+  /** @type {Person | null} */
   me: null,
+  /** @type {string | null} */
   visitStatus: null,
+  /** @type {RTCIceServer[]} */
   iceServers: [],
+  /** @type {RTCIceTransportPolicy} */
   policy: "all",
-  peers: new Map(), // id -> {info, pc, tile, polite, makingOffer, ignoreOffer, pending: []}
-  people: new Map(), // id -> participant info (everyone present, with or without a connection)
+  /** @type {Map<string, Peer>} */
+  peers: new Map(),
+  /** @type {Map<string, Person>} everyone present, with or without a connection */
+  people: new Map(),
+  /** @type {MediaStream | null} */
   stream: null,
   audio: true,
   video: true,
-  retry: 0,
-  reconnectTimer: null,
-  pingEvery: 25000, // ms between pings
-  pongTimeout: 10000, // no pong within this: the socket is dead even if it looks open
-  pongTimer: null,
   closedOnPurpose: false,
+  /** @type {number | null} */
   callStartedAt: null,
+  /** @type {number | null} */
   waitingSince: null,
+  /** @type {string | null} */
   screen: null,
   reconnecting: false,
 };
-window.carecallCall = state; // for the browser tests' getStats() checks
 
+/** @param {string} text */
 function announce(text) {
-  announceEl.textContent = "";
-  window.setTimeout(() => { announceEl.textContent = text; }, 30);
+  say(announceEl, text);
 }
 
+/** @param {object} message */
 function send(message) {
-  if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(message));
+  socket.send(message);
 }
 
 function clock(ms) {
@@ -77,7 +113,7 @@ function showWaiting(onHold) {
   $("[data-waiting-heading]").textContent = onHold
     ? gettext("You are on hold")
     : gettext("You are in the waiting area");
-  $("[data-waiting-preview]").srcObject = state.stream;
+  one(root, "[data-waiting-preview]", HTMLVideoElement).srcObject = state.stream;
   show("waiting");
   announce(onHold ? gettext("The clinician put you on hold. Please wait.") : gettext("Please wait. A clinician will join you."));
 }
@@ -94,14 +130,14 @@ function showEnded(text) {
   const textEl = $("[data-ended-text]");
   textEl.textContent = text || "";
   textEl.hidden = !text;
-  const summary = $("[data-summary-duration]");
+  const summary = maybe(root, "[data-summary-duration]");
   if (summary && state.callStartedAt) summary.textContent = clock(Date.now() - state.callStartedAt);
   state.callStartedAt = null;
   show("ended");
   announce(text || gettext("The call has ended"));
   // In-call apps show what is left to do (an unpaid request) or a summary (payments).
   document.dispatchEvent(new CustomEvent("carecall:ended", { detail: { slot: $("[data-ended-apps]") } }));
-  if (state.ws) state.ws.close();
+  socket.stop();
 }
 
 function showLeft() {
@@ -128,7 +164,7 @@ function countTiles() {
 }
 
 function tileFor(id, name) {
-  let tile = $(`[data-tile="${id}"]`);
+  let tile = maybe(root, `[data-tile="${id}"]`);
   if (tile) return tile;
   tile = document.createElement("li");
   tile.className = "tile";
@@ -152,8 +188,12 @@ function tileFor(id, name) {
   return tile;
 }
 
+/**
+ * @param {string} id
+ * @param {{ audio?: boolean, video?: boolean, connected?: boolean, joining?: boolean, note?: string }} flags
+ */
 function setFlags(id, { audio, video, connected, joining, note }) {
-  const tile = $(`[data-tile="${id}"]`);
+  const tile = maybe(root, `[data-tile="${id}"]`);
   if (!tile) return;
   const parts = [];
   // Someone whose page has not connected yet is joining; only a socket that closed is lost.
@@ -164,19 +204,19 @@ function setFlags(id, { audio, video, connected, joining, note }) {
   if (audio === false) parts.push(gettext("Muted"));
   if (video === false) parts.push(gettext("Camera off"));
   if (tile.classList.contains("poor") && !lost) parts.push(gettext("Poor connection"));
-  tile.querySelector("[data-flags]").textContent = parts.join(" · ");
+  one(tile, "[data-flags]").textContent = parts.join(" · ");
   tile.classList.toggle("lost", lost);
   tile.classList.toggle("camera-off", video === false);
 }
 
 function removeTile(id) {
-  const tile = $(`[data-tile="${id}"]`);
+  const tile = maybe(root, `[data-tile="${id}"]`);
   if (tile) tile.remove();
   countTiles();
 }
 
 function showSelf() {
-  $("[data-self-video]").srcObject = state.stream;
+  one(root, "[data-self-video]", HTMLVideoElement).srcObject = state.stream;
   $("[data-self-pip]").classList.toggle("camera-off", !state.video);
 }
 
@@ -208,16 +248,19 @@ function closeAllPeers() {
 function createPeer(info) {
   closePeer(info.id);
   const pc = new RTCPeerConnection({ iceServers: state.iceServers, iceTransportPolicy: state.policy });
-  const peer = { info, pc, polite: state.me.id > info.id, makingOffer: false, ignoreOffer: false, pending: [] };
+  const me = state.me ? state.me.id : "";
+  /** @type {Peer} */
+  const peer = { info, pc, polite: me > info.id, makingOffer: false, ignoreOffer: false, pending: [] };
   state.peers.set(info.id, peer);
-  state.stream.getTracks().forEach((track) => pc.addTrack(track, state.stream));
+  const stream = state.stream;
+  if (stream) stream.getTracks().forEach((track) => pc.addTrack(track, stream));
   const tile = tileFor(info.id, info.name);
   setFlags(info.id, { audio: info.audio, video: info.video, note: gettext("Connecting…") });
   pc.onicecandidate = ({ candidate }) => {
     if (candidate) send({ type: "signal", to: info.id, candidate: candidate.toJSON() });
   };
   pc.ontrack = ({ streams }) => {
-    const video = tile.querySelector("video");
+    const video = one(tile, "video", HTMLVideoElement);
     if (video.srcObject !== streams[0]) video.srcObject = streams[0];
   };
   pc.onnegotiationneeded = async () => {
@@ -251,7 +294,7 @@ async function offerTo(info, { restart = false } = {}) {
 function restartIfMine(id) {
   const peer = state.peers.get(id);
   const broken = peer && ["failed", "disconnected"].includes(peer.pc.connectionState);
-  if (broken && state.me.id < id && state.ws && state.ws.readyState === WebSocket.OPEN) {
+  if (broken && state.me && state.me.id < id && socket.isOpen) {
     offerTo(peer.info, { restart: true });
   }
 }
@@ -266,7 +309,7 @@ async function onSignal(message) {
     const description = message.description;
     if (description.type === "offer" && peer && peer.pc.remoteDescription
         && fingerprint(peer.pc.remoteDescription.sdp) !== fingerprint(description.sdp)) {
-      peer = null; // the other side reloaded: a new session, not a renegotiation
+      peer = undefined; // the other side reloaded: a new session, not a renegotiation
     }
     if (!peer) peer = createPeer(info);
     const pc = peer.pc;
@@ -277,13 +320,15 @@ async function onSignal(message) {
     for (const candidate of peer.pending.splice(0)) await pc.addIceCandidate(candidate).catch(() => {});
     if (description.type === "offer") {
       await pc.setLocalDescription();
-      send({ type: "signal", to: from, description: { type: pc.localDescription.type, sdp: pc.localDescription.sdp } });
+      const answer = pc.localDescription;
+      if (answer) send({ type: "signal", to: from, description: { type: answer.type, sdp: answer.sdp } });
     }
   } else if (message.candidate) {
     if (!peer) return;
-    if (!peer.pc.remoteDescription) peer.pending.push(message.candidate);
-    else await peer.pc.addIceCandidate(message.candidate).catch((error) => {
-      if (!peer.ignoreOffer) console.warn("candidate refused", error);
+    const known = peer;
+    if (!known.pc.remoteDescription) known.pending.push(message.candidate);
+    else await known.pc.addIceCandidate(message.candidate).catch((error) => {
+      if (!known.ignoreOffer) console.warn("candidate refused", error);
     });
   }
 }
@@ -292,7 +337,7 @@ function joinMesh(participants) {
   show("call");
   showSelf();
   for (const info of participants) {
-    if (info.id === state.me.id) continue;
+    if (state.me && info.id === state.me.id) continue;
     state.people.set(info.id, info);
     const peer = state.peers.get(info.id);
     const healthy = peer && ["connected", "connecting", "new"].includes(peer.pc.connectionState);
@@ -331,7 +376,7 @@ async function checkQuality() {
     const poor = rtt > POOR_RTT_S || (dTotal > 50 && dLost / dTotal > POOR_LOSS);
     if (poor !== Boolean(peer.poor)) {
       peer.poor = poor;
-      const tile = $(`[data-tile="${id}"]`);
+      const tile = maybe(root, `[data-tile="${id}"]`);
       if (tile) tile.classList.toggle("poor", poor);
       const person = state.people.get(id) || peer.info;
       setFlags(id, { audio: person.audio, video: person.video });
@@ -346,7 +391,6 @@ window.setInterval(checkQuality, 4000);
 
 const handlers = {
   welcome(m) {
-    state.retry = 0;
     state.reconnecting = false;
     state.me = m.you;
     state.iceServers = m.ice_servers;
@@ -439,17 +483,16 @@ const handlers = {
   },
   guest_invite(m) {
     $("[data-invite]").hidden = false;
-    $("[data-invite-url]").value = m.url;
+    one(root, "[data-invite-url]", HTMLInputElement).value = m.url;
     openPanel("apps", true);
     announce(gettext("A guest link is ready to copy."));
   },
   error(m) { announce(m.message); },
-  pong() { window.clearTimeout(state.pongTimer); },
 };
 
 function setHoldControls(onHold) {
-  const hold = $('[data-action="hold"]');
-  const resume = $('[data-action="resume"]');
+  const hold = maybe(root, '[data-action="hold"]');
+  const resume = maybe(root, '[data-action="resume"]');
   // Exactly one of the two is shown (the stylesheet makes [hidden] win over button styles).
   if (hold) hold.hidden = onHold;
   if (resume) resume.hidden = !onHold;
@@ -495,7 +538,7 @@ function closePanels() {
 
 function openPanel(name, open, { restoreFocus = true } = {}) {
   const panel = $(PANELS[name]);
-  const toggle = $(`[data-controls] [data-action="${name}"]`);
+  const toggle = maybe(root, `[data-controls] [data-action="${name}"]`);
   if (open) {
     for (const other of Object.keys(PANELS)) if (other !== name) openPanel(other, false, { restoreFocus: false });
   }
@@ -503,7 +546,7 @@ function openPanel(name, open, { restoreFocus = true } = {}) {
   panel.hidden = !open;
   if (toggle) toggle.setAttribute("aria-expanded", String(open));
   if (open && !wasOpen) {
-    const first = panel.querySelector("button, select, input, [tabindex]");
+    const first = maybe(panel, "button, select, input, [tabindex]");
     if (first) first.focus();
   } else if (!open && wasOpen && restoreFocus && toggle && !toggle.hidden) {
     toggle.focus();
@@ -543,7 +586,7 @@ function placeSelf(corner) {
   });
   pip.addEventListener("pointercancel", () => { drag = null; pip.classList.remove("dragging"); });
   pip.addEventListener("keydown", (event) => {
-    const [v, h] = pip.dataset.corner.split("-");
+    const [v, h] = (pip.dataset.corner || "bottom-right").split("-");
     const next = { ArrowUp: ["top", h], ArrowDown: ["bottom", h], ArrowLeft: [v, "left"], ArrowRight: [v, "right"] }[event.key];
     if (!next) return;
     event.preventDefault();
@@ -554,84 +597,60 @@ function placeSelf(corner) {
 
 // ------------------------------------------------------------------ websocket
 
-function reconnectLater() {
-  state.retry += 1;
-  const delay = Math.min(10000, 500 * 2 ** Math.min(state.retry, 5));
-  state.reconnecting = true;
-  setStatusChip();
-  announce(gettext("Connection lost. Reconnecting…"));
-  window.clearTimeout(state.reconnectTimer);
-  state.reconnectTimer = window.setTimeout(connect, delay);
-}
-
-function parseMessage(data) {
-  try {
-    const message = JSON.parse(data);
-    return message && typeof message.type === "string" ? message : null;
-  } catch {
-    return null;
-  }
-}
-
-function connect() {
-  window.clearTimeout(state.reconnectTimer);
-  if (state.closedOnPurpose) return;
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const ws = new WebSocket(`${scheme}://${location.host}${root.dataset.wsPath}`);
-  state.ws = ws;
-  ws.onopen = () => { if (state.retry) announce(gettext("Reconnected.")); };
-  ws.onmessage = (event) => {
-    const message = parseMessage(event.data);
-    if (!message) return;
+// One socket for the page (core/socket.js: back-off, ping and pong timeout, online).
+const socket = new ReconnectingSocket(root.dataset.wsPath || "", {
+  onMessage(message) {
     const handler = handlers[message.type];
     if (handler) Promise.resolve(handler(message)).catch((error) => console.error(error));
     // In-call apps (payments) listen for their own messages, and for welcome / visit_status.
     document.dispatchEvent(new CustomEvent("carecall:message", { detail: message }));
-  };
-  ws.onclose = (event) => {
-    window.clearTimeout(state.pongTimer);
-    if (state.closedOnPurpose || ws !== state.ws) return;
-    if (event.code === 4409) return showEnded("");
-    if (event.code === 1000 && event.reason === "left the call" && role === "patient") return showLeft();
-    if (event.code === 4403 || event.code === 4404) return showEnded(event.reason || gettext("You cannot join this call."));
-    reconnectLater();
-  };
-}
+  },
+  onOpen({ reconnected }) {
+    if (reconnected) announce(gettext("Reconnected."));
+  },
+  onClose(event) {
+    if (state.closedOnPurpose) return true;
+    if (event.code === 4409) showEnded("");
+    else if (event.code === 1000 && event.reason === "left the call" && role === "patient") showLeft();
+    else if (event.code === 4403 || event.code === 4404) showEnded(event.reason || gettext("You cannot join this call."));
+    else return false;
+    return true;
+  },
+  onReconnecting() {
+    state.reconnecting = true;
+    setStatusChip();
+    announce(gettext("Connection lost. Reconnecting…"));
+  },
+});
 
-// A socket can look open long after the network under it went away: no pong in time, give up
-// on it and open a new one.
-function ping() {
-  const ws = state.ws;
-  if (!ws || ws.readyState !== WebSocket.OPEN) return;
-  send({ type: "ping" });
-  window.clearTimeout(state.pongTimer);
-  state.pongTimer = window.setTimeout(() => {
-    if (ws !== state.ws || state.closedOnPurpose) return;
-    ws.onclose = null;
-    ws.onmessage = null;
-    ws.close(4000, "no pong");
-    reconnectLater();
-  }, state.pongTimeout);
-}
-(function pingLoop() {
-  ping();
-  window.setTimeout(pingLoop, state.pingEvery);
-})();
-
-// The network came back or changed: reconnect now instead of at the end of the back-off, check
-// an open socket with a ping, and restart ICE on broken connections.
+// The network came back or changed (the socket reconnects or pings by itself): restart ICE on
+// broken connections.
 window.addEventListener("online", () => {
   if (state.closedOnPurpose) return;
-  if (!state.ws || state.ws.readyState > WebSocket.OPEN) connect();
-  else ping();
   for (const id of state.peers.keys()) restartIfMine(id);
 });
 
-state.ping = ping; // for the browser tests
-state.restartIce = (id) => { // for the browser tests: an ICE restart towards one peer
-  const peer = state.peers.get(id);
-  return peer ? offerTo(peer.info, { restart: true }) : null;
-};
+// For the browser tests only: the template renders data-test-hooks when the CALL_TEST_HOOKS
+// setting is on (settings_test); production pages have no window.carecallCall.
+if (root.hasAttribute("data-test-hooks")) {
+  window.carecallCall = {
+    get ws() { return socket.ws; },
+    get retry() { return socket.retry; },
+    set retry(n) { socket.retry = n; },
+    get pongTimeout() { return socket.pongTimeout; },
+    set pongTimeout(ms) { socket.pongTimeout = ms; },
+    ping: () => socket.ping(),
+    /** @param {string} id an ICE restart towards one peer */
+    restartIce: (id) => {
+      const peer = state.peers.get(id);
+      return peer ? offerTo(peer.info, { restart: true }) : null;
+    },
+    get peers() { return state.peers; },
+    get stream() { return state.stream; },
+    get iceServers() { return state.iceServers; },
+    get policy() { return state.policy; },
+  };
+}
 
 // ------------------------------------------------------------------ controls
 
@@ -647,14 +666,14 @@ function replaceTracks(newStream) {
   stopMedia();
   state.stream = newStream;
   showSelf();
-  $("[data-waiting-preview]").srcObject = newStream;
+  one(root, "[data-waiting-preview]", HTMLVideoElement).srcObject = newStream;
 }
 
 async function switchDevice() {
   try {
     const next = await openMedia({
-      cameraId: $("[data-camera-select]").value,
-      microphoneId: $("[data-microphone-select]").value,
+      cameraId: cameraSelect.value,
+      microphoneId: microphoneSelect.value,
     });
     replaceTracks(next);
     rememberDevices(next);
@@ -685,13 +704,13 @@ async function leaveCall() {
   });
   if (!ok) return;
   if (patient) {
-    if (state.ws && state.ws.readyState === WebSocket.OPEN) {
+    if (socket.isOpen) {
       state.closedOnPurpose = true;
       send({ type: "leave" });
       showLeft();
     } else {
       state.closedOnPurpose = true;
-      $("[data-leave-form]").submit(); // no live socket: the server steps them out all the same
+      one(root, "[data-leave-form]", HTMLFormElement).submit(); // no live socket: the server steps them out all the same
     }
     return;
   }
@@ -706,14 +725,14 @@ async function leaveCall() {
 const actions = {
   mute(button) {
     state.audio = !state.audio;
-    state.stream.getAudioTracks().forEach((t) => { t.enabled = state.audio; });
+    if (state.stream) state.stream.getAudioTracks().forEach((t) => { t.enabled = state.audio; });
     setControl(button, { label: state.audio ? gettext("Mute") : gettext("Unmute"), icon: state.audio ? "mic" : "mic-off", pressed: !state.audio });
     send({ type: "media", audio: state.audio, video: state.video });
     announce(state.audio ? gettext("Microphone on.") : gettext("Microphone muted."));
   },
   camera(button) {
     state.video = !state.video;
-    state.stream.getVideoTracks().forEach((t) => { t.enabled = state.video; });
+    if (state.stream) state.stream.getVideoTracks().forEach((t) => { t.enabled = state.video; });
     setControl(button, { label: state.video ? gettext("Stop video") : gettext("Start video"), icon: state.video ? "camera" : "camera-off", pressed: !state.video });
     showSelf();
     send({ type: "media", audio: state.audio, video: state.video });
@@ -735,20 +754,21 @@ const actions = {
     if (ok) send({ type: "end" });
   },
   async "copy-invite"() {
-    const url = $("[data-invite-url]").value;
+    const invite = one(root, "[data-invite-url]", HTMLInputElement);
+    const url = invite.value;
     try { await navigator.clipboard.writeText(url); announce(gettext("Link copied.")); }
-    catch { $("[data-invite-url]").select(); announce(gettext("Select the link and copy it.")); }
+    catch { invite.select(); announce(gettext("Select the link and copy it.")); }
   },
   leave: leaveCall,
   rejoin() {
     state.closedOnPurpose = false;
-    state.retry = 0;
     start();
   },
 };
 
 root.addEventListener("click", (event) => {
-  const button = event.target.closest("[data-action]");
+  const button = event.target instanceof Element ? event.target.closest("[data-action]") : null;
+  if (!(button instanceof HTMLElement)) return;
   if (button && actions[button.dataset.action]) actions[button.dataset.action](button);
 });
 root.addEventListener("keydown", (event) => {
@@ -757,8 +777,8 @@ root.addEventListener("keydown", (event) => {
     if (!$(PANELS[name]).hidden) { openPanel(name, false); event.preventDefault(); }
   }
 });
-$("[data-camera-select]").addEventListener("change", switchDevice);
-$("[data-microphone-select]").addEventListener("change", switchDevice);
+cameraSelect.addEventListener("change", switchDevice);
+microphoneSelect.addEventListener("change", switchDevice);
 
 async function start() {
   try {
@@ -769,8 +789,8 @@ async function start() {
   }
   state.stream.getAudioTracks().forEach((t) => { t.enabled = state.audio; });
   state.stream.getVideoTracks().forEach((t) => { t.enabled = state.video; });
-  await fillDevicePickers($("[data-camera-select]"), $("[data-microphone-select]"), state.stream).catch(() => {});
-  connect();
+  await fillDevicePickers(cameraSelect, microphoneSelect, state.stream).catch(() => {});
+  socket.start();
 }
 
 // A patient who stepped out and reopens the link sees "You left" and decides; else, connect.

@@ -1,16 +1,14 @@
 // Copy buttons for links shown in a read-only field (the clinic's entry link): the clipboard
 // when the browser allows it, else the text is selected for the user to copy.
 
+import { one, say as sayIn } from "../core/dom.js";
 import { gettext } from "../core/i18n.js";
 
 for (const box of document.querySelectorAll("[data-copy-link]")) {
-  const field = box.querySelector("[data-copy-source]");
-  const status = box.querySelector("[data-copy-status]");
-  const say = (text) => {
-    status.textContent = "";
-    window.setTimeout(() => { status.textContent = text; }, 30);
-  };
-  box.querySelector("[data-copy-button]").addEventListener("click", async () => {
+  const field = one(box, "[data-copy-source]", HTMLInputElement);
+  const status = one(box, "[data-copy-status]");
+  const say = (/** @type {string} */ text) => sayIn(status, text);
+  one(box, "[data-copy-button]").addEventListener("click", async () => {
     try {
       await navigator.clipboard.writeText(field.value);
       say(gettext("Link copied"));

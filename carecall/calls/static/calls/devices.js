@@ -1,12 +1,16 @@
 // Camera and microphone: opening them, explaining failures, listing devices, a level meter.
 // Used by the entry page's check and by the call's device pickers.
 
+import { one } from "../core/dom.js";
 import { format, gettext } from "../core/i18n.js";
+
+/** @typedef {{ cameraId?: string, microphoneId?: string }} DeviceChoice */
 
 const REMEMBERED = "carecall.devices";
 
+/** @param {unknown} error */
 export function explainMediaError(error) {
-  const name = error && error.name;
+  const name = error instanceof Error || error instanceof DOMException ? error.name : "";
   if (name === "NoMediaDevices") {
     return gettext("This browser offers no camera or microphone to this page. Open the link exactly as you received it (it starts with https://), in a current browser.");
   }
@@ -25,13 +29,14 @@ export function explainMediaError(error) {
 function mediaDevices() {
   // Missing outside a secure context (plain http on another host) and in old browsers.
   const devices = navigator.mediaDevices;
-  if (devices && devices.getUserMedia) return devices;
+  if (devices && typeof devices.getUserMedia === "function") return devices;
   const error = new Error("navigator.mediaDevices is missing");
   error.name = "NoMediaDevices";
   throw error;
 }
 
 // The camera and microphone the patient chose, for the rest of this tab's visit.
+/** @returns {DeviceChoice} */
 export function rememberedDevices() {
   try {
     return JSON.parse(sessionStorage.getItem(REMEMBERED) || "{}");
@@ -40,8 +45,9 @@ export function rememberedDevices() {
   }
 }
 
+/** @param {MediaStream} stream */
 export function rememberDevices(stream) {
-  const id = (kind) => {
+  const id = (/** @type {string} */ kind) => {
     const track = stream.getTracks().find((t) => t.kind === kind);
     return (track && track.getSettings().deviceId) || "";
   };
@@ -59,12 +65,17 @@ export async function openRememberedMedia() {
     try {
       return await openMedia(remembered);
     } catch (error) {
-      if (!["OverconstrainedError", "NotFoundError", "NotReadableError"].includes(error.name)) throw error;
+      const name = error instanceof Error || error instanceof DOMException ? error.name : "";
+      if (!["OverconstrainedError", "NotFoundError", "NotReadableError"].includes(name)) throw error;
     }
   }
   return openMedia();
 }
 
+/**
+ * @param {DeviceChoice} [choice]
+ * @returns {Promise<MediaStream>}
+ */
 export async function openMedia({ cameraId, microphoneId } = {}) {
   return mediaDevices().getUserMedia({
     audio: microphoneId ? { deviceId: { exact: microphoneId } } : true,
@@ -72,12 +83,23 @@ export async function openMedia({ cameraId, microphoneId } = {}) {
   });
 }
 
+/**
+ * @param {HTMLSelectElement | null} cameraSelect
+ * @param {HTMLSelectElement | null} microphoneSelect
+ * @param {MediaStream | null} stream
+ */
 export async function fillDevicePickers(cameraSelect, microphoneSelect, stream) {
   const devices = await mediaDevices().enumerateDevices();
-  const current = (kind) => {
+  const current = (/** @type {string} */ kind) => {
     const track = stream && stream.getTracks().find((t) => t.kind === kind);
     return track ? track.getSettings().deviceId : "";
   };
+  /**
+   * @param {HTMLSelectElement | null} select
+   * @param {MediaDeviceKind} kind
+   * @param {string} trackKind
+   * @param {string} fallback
+   */
   const fill = (select, kind, trackKind, fallback) => {
     if (!select) return;
     select.replaceChildren();
@@ -92,6 +114,11 @@ export async function fillDevicePickers(cameraSelect, microphoneSelect, stream) 
   fill(microphoneSelect, "audioinput", "audio", gettext("Microphone"));
 }
 
+/**
+ * @param {MediaStream} stream
+ * @param {HTMLMeterElement | null} meter
+ * @returns {() => void} stops the meter
+ */
 export function meterFor(stream, meter) {
   const track = stream.getAudioTracks()[0];
   if (!track || !meter) return () => {};
@@ -125,12 +152,14 @@ export function meterFor(stream, meter) {
 }
 
 // The entry page's check: preview, level, pickers and a clear message.
+/** @param {HTMLElement} root */
 function setUpCheck(root) {
-  const preview = root.querySelector("[data-preview]");
-  const status = root.querySelector("[data-device-status]");
-  const cameraSelect = root.querySelector("[data-camera-select]");
-  const microphoneSelect = root.querySelector("[data-microphone-select]");
-  const meter = root.querySelector("[data-level]");
+  const preview = one(root, "[data-preview]", HTMLVideoElement);
+  const status = one(root, "[data-device-status]");
+  const cameraSelect = one(root, "[data-camera-select]", HTMLSelectElement);
+  const microphoneSelect = one(root, "[data-microphone-select]", HTMLSelectElement);
+  const meter = one(root, "[data-level]", HTMLMeterElement);
+  /** @type {MediaStream | null} */
   let stream = null;
   let stopMeter = () => {};
   const start = async () => {
@@ -153,11 +182,11 @@ function setUpCheck(root) {
       root.dataset.state = "error";
     }
   };
-  root.querySelector("[data-check-devices]").addEventListener("click", start);
+  one(root, "[data-check-devices]").addEventListener("click", start);
   cameraSelect.addEventListener("change", start);
   microphoneSelect.addEventListener("change", start);
   start();
 }
 
 const check = document.querySelector("[data-device-check]");
-if (check) setUpCheck(check);
+if (check instanceof HTMLElement) setUpCheck(check);

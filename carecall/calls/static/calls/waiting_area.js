@@ -1,25 +1,43 @@
 // The clinic's waiting area, live: callers appear, change and leave without a reload.
 
+import { one, say } from "../core/dom.js";
 import { format, gettext } from "../core/i18n.js";
+import { ReconnectingSocket } from "../core/socket.js";
 
-const root = document.querySelector("[data-waiting-area]");
-const $ = (selector) => root.querySelector(selector);
+/**
+ * A caller as the server describes them (calls/consumers.py, visit_payload).
+ * @typedef {object} Visit
+ * @property {string} id
+ * @property {string} name
+ * @property {string} status
+ * @property {string} status_label
+ * @property {string[]} with_names
+ * @property {string} entered_at
+ * @property {boolean} connected
+ * @property {boolean} left
+ * @property {string} join_url
+ */
+
+const root = one(document, "[data-waiting-area]");
+/** @param {string} selector */
+const $ = (selector) => one(root, selector);
 const body = $("[data-callers]");
-const columns = [...root.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+const columns = [...root.querySelectorAll("thead th")].map((th) => (th.textContent || "").trim());
+/** @type {Map<string, Visit>} */
 const visits = new Map();
 let soundOn = false;
+/** @type {AudioContext | null} */
 let audioContext = null;
-let retry = 0;
 
+/** @param {number} ms */
 function clock(ms) {
   const m = Math.max(0, Math.floor(ms / 60000));
   return m < 60 ? format(gettext("%(m)s min"), { m }) : format(gettext("%(h)s h %(m)s min"), { h: Math.floor(m / 60), m: m % 60 });
 }
 
+/** @param {string} text */
 function announce(text) {
-  const el = $("[data-announce]");
-  el.textContent = "";
-  window.setTimeout(() => { el.textContent = text; }, 30);
+  say($("[data-announce]"), text);
 }
 
 function chime() {
@@ -34,6 +52,7 @@ function chime() {
   oscillator.stop(audioContext.currentTime + 0.6);
 }
 
+/** @param {Visit} visit */
 function notify(visit) {
   chime();
   announce(format(gettext("New caller: %(name)s."), { name: visit.name }));
@@ -42,6 +61,7 @@ function notify(visit) {
   }
 }
 
+/** @param {Visit} visit */
 function row(visit) {
   const tr = document.createElement("tr");
   tr.dataset.visit = visit.id;
@@ -50,23 +70,25 @@ function row(visit) {
     // The caller's name heads the row; the other cells carry their column's name, which a
     // phone shows beside the value when the table becomes one card per caller.
     const cell = document.createElement(i === 0 ? "th" : "td");
-    if (i === 0) cell.scope = "row";
+    if (cell instanceof HTMLTableCellElement && i === 0) cell.scope = "row";
     else cell.dataset.label = columns[i];
     cell.textContent = text;
     tr.append(cell);
   });
-  tr.children[1].dataset.since = visit.entered_at;
+  const [nameCell, sinceCell] = /** @type {HTMLElement[]} */ ([...tr.children]);
+  sinceCell.dataset.since = visit.entered_at;
   if (!visit.connected) {
     const lost = document.createElement("span");
     lost.className = "muted";
     // Stepped out with Leave (their link brings them back), or lost without a word.
     lost.textContent = " " + (visit.left ? gettext("(left; may come back with their link)") : gettext("(connection lost)"));
-    tr.children[0].append(lost);
+    nameCell.append(lost);
   }
   const actions = document.createElement("td");
-  const form = $("[data-join-form]").content.firstElementChild.cloneNode(true);
+  const template = one(root, "[data-join-form]", HTMLTemplateElement);
+  const form = /** @type {HTMLFormElement} */ (one(template.content, "form", HTMLFormElement).cloneNode(true));
   form.action = visit.join_url;
-  form.querySelector("button").setAttribute("aria-label", format(gettext("Join %(name)s"), { name: visit.name }));
+  one(form, "button").setAttribute("aria-label", format(gettext("Join %(name)s"), { name: visit.name }));
   actions.append(form);
   tr.append(actions);
   return tr;
@@ -81,58 +103,56 @@ function render() {
 
 function tick() {
   for (const cell of body.querySelectorAll("[data-since]")) {
-    cell.textContent = clock(Date.now() - Date.parse(cell.dataset.since));
+    if (cell instanceof HTMLElement) cell.textContent = clock(Date.now() - Date.parse(cell.dataset.since || ""));
   }
 }
-window.setInterval(tick, 15000);
+window.setInterval(tick, 15000); // once per page
 
+/** @type {Record<string, (m: any) => void>} */
 const handlers = {
+  /** @param {{ visits: Visit[] }} m */
   waiting_snapshot(m) {
     visits.clear();
     for (const v of m.visits) visits.set(v.id, v);
     render();
   },
+  /** @param {{ visit: Visit }} m */
   visit_changed(m) {
     const isNew = !visits.has(m.visit.id);
     visits.set(m.visit.id, m.visit);
     render();
     if (isNew && m.visit.status === "waiting") notify(m.visit);
   },
+  /** @param {{ id: string }} m */
   visit_removed(m) {
     const visit = visits.get(m.id);
     visits.delete(m.id);
     render();
     if (visit) announce(format(gettext("%(name)s left the waiting area."), { name: visit.name }));
   },
-  pong() {},
 };
 
-function connect() {
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const ws = new WebSocket(`${scheme}://${location.host}${root.dataset.wsPath}`);
-  const live = $("[data-live-state]");
-  ws.onopen = () => { retry = 0; live.textContent = gettext("Live: callers appear here as they arrive."); };
-  ws.onmessage = (event) => {
-    const message = JSON.parse(event.data);
-    if (handlers[message.type]) handlers[message.type](message);
-  };
-  ws.onclose = (event) => {
-    if (event.code === 4403 || event.code === 4404) {
-      live.textContent = event.reason || gettext("You cannot see this waiting area.");
-      return;
-    }
-    retry += 1;
-    live.textContent = gettext("Connection lost. Reconnecting…");
-    window.setTimeout(connect, Math.min(10000, 500 * 2 ** Math.min(retry, 5)));
-  };
-  window.setInterval(() => { if (ws.readyState === WebSocket.OPEN) ws.send('{"type":"ping"}'); }, 25000);
-}
+const live = $("[data-live-state]");
+const socket = new ReconnectingSocket(root.dataset.wsPath || "", {
+  onMessage(message) {
+    const handler = handlers[message.type];
+    if (handler) handler(message);
+  },
+  onOpen() { live.textContent = gettext("Live: callers appear here as they arrive."); },
+  onClose(event) {
+    if (event.code !== 4403 && event.code !== 4404) return false;
+    live.textContent = event.reason || gettext("You cannot see this waiting area.");
+    return true;
+  },
+  onReconnecting() { live.textContent = gettext("Connection lost. Reconnecting…"); },
+});
 
 // The sound choice is remembered in this browser. A page that turns sound on by itself (no
 // click yet) may get a suspended AudioContext: it is resumed on the first click or key.
 const SOUND_KEY = "carecall.waitingAreaSound";
-const soundButton = root.querySelector('[data-action="sound"]');
+const soundButton = $('[data-action="sound"]');
 
+/** @param {boolean} on */
 function setSound(on) {
   soundOn = on;
   if (soundOn && !audioContext) audioContext = new AudioContext();
@@ -160,7 +180,7 @@ try {
 } catch {
   // Storage off.
 }
-const notifyButton = root.querySelector('[data-action="notify"]');
+const notifyButton = $('[data-action="notify"]');
 if (!("Notification" in window) || Notification.permission === "granted") notifyButton.hidden = true;
 notifyButton.addEventListener("click", async () => {
   const answer = await Notification.requestPermission();
@@ -168,4 +188,4 @@ notifyButton.addEventListener("click", async () => {
   announce(answer === "granted" ? gettext("Browser notifications are on.") : gettext("Browser notifications stay off."));
 });
 
-connect();
+socket.start();

@@ -17,12 +17,17 @@
 
 import { gettext } from "./i18n.js";
 
+/** @type {Promise<boolean> | null} */
 let open = null; // one question at a time
 let made = 0; // ids for the dialogs' title and text
 
+/**
+ * @param {{ title: string, message?: string, confirmLabel?: string, cancelLabel?: string, danger?: boolean }} question
+ * @returns {Promise<boolean>}
+ */
 export function confirmDialog({ title, message = "", confirmLabel, cancelLabel, danger = false }) {
   if (open) return Promise.resolve(false);
-  const returnTo = document.activeElement;
+  const returnTo = document.activeElement instanceof HTMLElement ? document.activeElement : null;
   const id = `confirm-dialog-${++made}`;
   const dialog = document.createElement("dialog");
   dialog.className = "confirm-dialog";
@@ -60,7 +65,7 @@ export function confirmDialog({ title, message = "", confirmLabel, cancelLabel, 
     dialog.addEventListener("close", () => {
       dialog.remove();
       open = null;
-      if (returnTo && typeof returnTo.focus === "function" && document.contains(returnTo)) returnTo.focus();
+      if (returnTo && document.contains(returnTo)) returnTo.focus();
       resolve(answer);
     });
   });
@@ -71,6 +76,10 @@ export function confirmDialog({ title, message = "", confirmLabel, cancelLabel, 
 
 // The value data-confirm-field names, as the question should show it; null when it cannot be
 // shown as asked (then the form goes to the server unasked and the server explains).
+/**
+ * @param {HTMLFormElement} form
+ * @returns {string | null}
+ */
 function fieldValue(form) {
   const name = form.dataset.confirmField;
   if (!name) return "";
@@ -93,12 +102,13 @@ document.addEventListener("submit", async (event) => {
   const value = fieldValue(form);
   if (value === null) return;
   event.preventDefault();
-  const submitter = event.submitter;
-  const said = (text) => text.replace("%(value)s", value);
+  const pressed = event instanceof SubmitEvent ? event.submitter : null;
+  const submitter = pressed instanceof HTMLButtonElement || pressed instanceof HTMLInputElement ? pressed : null;
+  const said = (/** @type {string} */ text) => text.replace("%(value)s", value);
   const ok = await confirmDialog({
-    title: said(form.dataset.confirmTitle || form.dataset.confirm),
+    title: said(form.dataset.confirmTitle || form.dataset.confirm || ""),
     message: form.dataset.confirmTitle ? said(form.dataset.confirm || "") : "",
-    confirmLabel: form.dataset.confirmButton || (submitter && submitter.textContent.trim()) || gettext("Confirm"),
+    confirmLabel: form.dataset.confirmButton || (submitter && (submitter.textContent || "").trim()) || gettext("Confirm"),
     danger: form.dataset.confirmDanger !== "no",
   });
   if (!ok) {

@@ -1,18 +1,56 @@
 // Payments in the call: the clinician's Request payment panel, and the payer's Pay now.
 // Amounts come from the server's record only; the browser never sends an amount to pay.
 
+import { maybe, one, say } from "../core/dom.js";
 import { format, gettext } from "../core/i18n.js";
+
+/**
+ * A payment request as the server sends it (payments/serializers: request_payload).
+ * @typedef {object} PaymentRequest
+ * @property {string} id
+ * @property {string} status
+ * @property {string} status_label
+ * @property {string} amount_display
+ * @property {string} description
+ * @property {string} payer_id
+ * @property {string} payer_name
+ * @property {string} clinic
+ * @property {string} created_at
+ * @property {string} [card_brand]
+ * @property {string} [card_last4]
+ * @property {string} [reference]
+ * @property {string} [failure_message]
+ * @property {string} [cancel_reason]
+ * @property {string} [receipt_url]
+ */
+
+/** @typedef {{ ok: boolean, status: number, data: any }} ApiAnswer */
+
+// A request the network swallows (no answer, no error) gives up after this long, so that no
+// button stays disabled for ever.
+// The server says how long its own worst case is (Stripe's timeout × tries, and a margin).
+let requestTimeoutMs = 35000;
 
 const appData = document.querySelector('[data-call-app="payments"]');
 const root = document.querySelector("[data-call], [data-payer-only]");
-if (appData && root) start();
+// The JSON endpoint of this page's payments, handed over by the server (payments/call_tool.py).
+const base = appData instanceof HTMLElement ? appData.dataset.apiUrl || "" : "";
+if (appData instanceof HTMLElement && root && base) start(appData);
 
 function csrfToken() {
-  const input = document.querySelector("input[name=csrfmiddlewaretoken]");
+  const input = maybe(document, "input[name=csrfmiddlewaretoken]", HTMLInputElement);
   return input ? input.value : "";
 }
 
+/**
+ * A JSON call to our server; never throws: a network failure or a wordless answer comes back as
+ * { ok: false, data: { error } } with words to show.
+ * @param {string} url
+ * @param {{ method?: string, body?: object }} [options]
+ * @returns {Promise<ApiAnswer>}
+ */
 async function api(url, { method = "GET", body } = {}) {
+  const unreachable = () => ({ ok: false, status: 0, data: { error: gettext("CareCall could not be reached. Check your connection and try again.") } });
   let response;
   try {
     response = await fetch(url, {
@@ -20,38 +58,49 @@ async function api(url, { method = "GET", body } = {}) {
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
       body: body ? JSON.stringify(body) : undefined,
+      signal: AbortSignal.timeout(requestTimeoutMs),
     });
   } catch {
-    // Offline, or the server could not be reached: say so, and let the person try again.
-    return { ok: false, status: 0, data: { error: gettext("CareCall could not be reached. Check your connection and try again.") } };
+    // Offline, the server could not be reached, or no answer in time: say so, and let the
+    // person try again.
+    return unreachable();
   }
-  let data = {};
-  try { data = await response.json(); } catch { data = { error: gettext("The server answered with an error. Try again.") }; }
+  let data;
+  try {
+    data = await response.json();
+  } catch (error) {
+    // The answer was cut off (or timed out) on the way, or was not JSON.
+    if (error instanceof DOMException && (error.name === "TimeoutError" || error.name === "AbortError")) return unreachable();
+    data = { error: gettext("The server answered with an error. Try again.") };
+  }
+  if (!data || typeof data !== "object") data = {};
   if (!response.ok && !data.error) data.error = gettext("The server answered with an error. Try again.");
   return { ok: response.ok, status: response.status, data };
 }
 
 // A payer's kind as the server sends it, in words (each a literal, so makemessages finds it).
+/** @param {string} kind */
 function payerKindLabel(kind) {
   if (kind === "patient") return gettext("patient");
   if (kind === "guest") return gettext("guest");
   return kind;
 }
 
+/** @param {string} text */
 function announce(text) {
-  const el = document.querySelector("[data-announce]");
-  if (!el) return;
-  el.textContent = "";
-  window.setTimeout(() => { el.textContent = text; }, 30);
+  say(maybe(document, "[data-announce]"), text);
 }
 
-function start() {
-  const panel = document.querySelector("[data-payments-panel]");
-  if (panel) clinician(panel);
-  const payerEl = document.querySelector("[data-payer]");
-  if (payerEl) payer(payerEl);
+/** @param {HTMLElement} app the payments app's data attributes */
+function start(app) {
+  requestTimeoutMs = 1000 * Number(app.dataset.requestTimeout || 35) || requestTimeoutMs;
+  const panel = maybe(document, "[data-payments-panel]");
+  if (panel) clinician(panel, app);
+  const payerEl = maybe(document, "[data-payer]");
+  if (payerEl) payer(payerEl, app);
 }
 
+/** @param {string} name */
 function icon(name) {
   const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
   svg.setAttribute("class", "icon");
@@ -62,6 +111,13 @@ function icon(name) {
   return svg;
 }
 
+/**
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {string} [className]
+ * @param {string} [text]
+ * @returns {HTMLElementTagNameMap[K]}
+ */
 function el(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
@@ -71,28 +127,42 @@ function el(tag, className, text) {
 
 const OPEN = ["requested", "processing", "failed"];
 
+/**
+ * What a carecall:* event carries (call.js dispatches them).
+ * @param {Event} event
+ * @returns {any}
+ */
+const detailOf = (event) => (event instanceof CustomEvent ? event.detail : {});
+
 // ------------------------------------------------------------------ clinician
 
-function clinician(panel) {
-  const base = location.pathname.replace(/call\/$/, "payments/");
-  const form = panel.querySelector("[data-request-form]");
-  const list = panel.querySelector("[data-pay-list]");
-  const error = panel.querySelector("[data-pay-error]");
-  const banner = document.querySelector("[data-paid-banner]");
-  const description = form.elements.description;
-  const counter = panel.querySelector("[data-pay-description-count]");
-  const descriptionMax = Number(appData.dataset.descriptionMax || 200);
-  const none = panel.querySelector("[data-pay-none]");
-  const summary = panel.querySelector("[data-pay-summary]");
+/**
+ * @param {HTMLElement} panel
+ * @param {HTMLElement} app the payments app's data attributes
+ */
+function clinician(panel, app) {
+  const form = one(panel, "[data-request-form]", HTMLFormElement);
+  const list = one(panel, "[data-pay-list]");
+  const error = one(panel, "[data-pay-error]");
+  const banner = maybe(document, "[data-paid-banner]");
+  const description = one(form, "#pay-description", HTMLTextAreaElement);
+  const amountField = one(form, "#pay-amount", HTMLInputElement);
+  const select = one(form, "#pay-payer", HTMLSelectElement);
+  const button = one(form, "[data-pay-submit]", HTMLButtonElement);
+  const counter = one(panel, "[data-pay-description-count]");
+  const descriptionMax = Number(app.dataset.descriptionMax || 200);
+  const none = one(panel, "[data-pay-none]");
+  const summary = one(panel, "[data-pay-summary]");
+  /** @type {Map<string, PaymentRequest>} */
   const requests = new Map();
   let ended = false;
 
   document.addEventListener("carecall:app", (event) => {
-    if (event.detail.key !== "payments") return;
+    if (detailOf(event).key !== "payments") return;
     panel.hidden = false;
     document.dispatchEvent(new CustomEvent("carecall:open-apps"));
     // Focus now, not after the load: a late focus would steal typing from another field.
-    form.querySelector("#pay-amount").focus();
+    amountField.focus();
     load();
   });
 
@@ -114,14 +184,13 @@ function clinician(panel) {
   async function load() {
     const { ok, data } = await api(base);
     if (!ok) { if (!ended) error.textContent = data.error; return; }
-    const missing = panel.querySelector("[data-pay-missing]");
+    const missing = one(panel, "[data-pay-missing]");
     missing.hidden = !data.missing;
     missing.textContent = data.missing;
     form.hidden = Boolean(data.missing);
-    panel.querySelector("[data-pay-currency]").textContent = data.currency;
-    panel.querySelector("[data-pay-amount-help]").textContent =
+    one(panel, "[data-pay-currency]").textContent = data.currency;
+    one(panel, "[data-pay-amount-help]").textContent =
       format(gettext("%(currency)s, up to %(maximum)s"), { currency: data.currency, maximum: data.maximum });
-    const select = form.querySelector("#pay-payer");
     const chosen = select.value;
     select.replaceChildren(...data.payers.map((p) => new Option(`${p.name} (${payerKindLabel(p.kind)})`, p.id)));
     if (chosen) select.value = chosen;
@@ -184,34 +253,33 @@ function clinician(panel) {
   function showBanner(r, paid) {
     if (!banner) return;
     banner.classList.toggle("failed", !paid);
-    banner.querySelector("h2").textContent = paid ? gettext("Payment received") : gettext("Payment not completed");
-    banner.querySelector("[data-paid-amount]").textContent = `${r.amount_display} — ${r.description}`;
-    banner.querySelector("[data-paid-detail]").textContent = paid
+    one(banner, "h2").textContent = paid ? gettext("Payment received") : gettext("Payment not completed");
+    one(banner, "[data-paid-amount]").textContent = `${r.amount_display} — ${r.description}`;
+    one(banner, "[data-paid-detail]").textContent = paid
       ? format(gettext("%(name)s paid by %(card)s. Reference %(reference)s."), { name: r.payer_name, card: `${r.card_brand} •••• ${r.card_last4}`, reference: r.reference })
       : format(gettext("%(reason)s %(name)s can try again."), { reason: r.failure_message, name: r.payer_name });
     banner.hidden = false;
   }
-  if (banner) banner.querySelector("[data-paid-dismiss]").addEventListener("click", () => { banner.hidden = true; });
+  if (banner) one(banner, "[data-paid-dismiss]").addEventListener("click", () => { banner.hidden = true; });
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const button = form.querySelector("[data-pay-submit]");
     if (button.disabled) return;
     error.textContent = "";
     form.querySelectorAll("[aria-invalid]").forEach((node) => node.removeAttribute("aria-invalid"));
     if (!countDescription()) { description.focus(); return; }
     button.disabled = true;
     const body = {
-      amount: form.elements.amount.value,
+      amount: amountField.value,
       description: description.value,
-      payer: form.elements.payer.value,
+      payer: select.value,
     };
     try {
       const result = await api(base, { method: "POST", body });
       if (!result.ok) {
         error.textContent = result.data.error;
-        const field = result.data.field && form.elements[result.data.field];
-        if (field) { field.setAttribute("aria-invalid", "true"); field.focus(); }
+        const field = result.data.field ? form.elements.namedItem(result.data.field) : null;
+        if (field instanceof HTMLElement) { field.setAttribute("aria-invalid", "true"); field.focus(); }
         return;
       }
       update(result.data.request);
@@ -225,7 +293,7 @@ function clinician(panel) {
   });
 
   document.addEventListener("carecall:message", (event) => {
-    const m = event.detail;
+    const m = detailOf(event);
     if (m.type === "payment") {
       update(m.request);
       render();
@@ -239,7 +307,7 @@ function clinician(panel) {
   document.addEventListener("carecall:ended", (event) => {
     ended = true;
     if (banner) banner.hidden = true;
-    const slot = event.detail.slot;
+    const slot = detailOf(event).slot;
     slot.replaceChildren(el("h2", "", gettext("Payments in this call")), summary);
     render();
     const poll = async () => {
@@ -252,17 +320,22 @@ function clinician(panel) {
 
 // ------------------------------------------------------------------ payer
 
-function payer(section) {
-  const base = (location.pathname.match(/^\/[vj]\/[^/]+\//) || [""])[0] + "payments/";
-  const list = section.querySelector("[data-payer-list]");
-  const dialog = document.querySelector("[data-pay-dialog]");
-  const form = dialog.querySelector("[data-pay-form]");
-  const formError = dialog.querySelector("[data-pay-form-error]");
-  const confirmation = dialog.querySelector("[data-pay-confirmation]");
-  const payButton = form.querySelector("[data-pay-button]");
+/**
+ * @param {HTMLElement} section
+ * @param {HTMLElement} app the payments app's data attributes
+ */
+function payer(section, app) {
+  const list = one(section, "[data-payer-list]");
+  const dialog = one(document, "[data-pay-dialog]", HTMLDialogElement);
+  const form = one(dialog, "[data-pay-form]", HTMLFormElement);
+  const formError = one(dialog, "[data-pay-form-error]");
+  const confirmation = one(dialog, "[data-pay-confirmation]");
+  const payButton = one(form, "[data-pay-button]", HTMLButtonElement);
+  const emailField = one(form, "[name=email]", HTMLInputElement);
+  /** @type {Record<string, string>} */
   const texts = {};
-  section.querySelector("[data-payer-texts]").content.querySelectorAll("[data-text]")
-    .forEach((node) => { texts[node.dataset.text] = node.textContent; });
+  one(section, "[data-payer-texts]", HTMLTemplateElement).content.querySelectorAll("[data-text]")
+    .forEach((node) => { if (node instanceof HTMLElement) texts[node.dataset.text || ""] = node.textContent || ""; });
   const requests = new Map();
   const dismissed = new Set();
   let me = null;
@@ -273,7 +346,7 @@ function payer(section) {
     if (!stripeLoaded) {
       stripeLoaded = new Promise((resolve, reject) => {
         const script = document.createElement("script");
-        script.src = appData.dataset.stripeJs;
+        script.src = app.dataset.stripeJs || "";
         script.onload = resolve;
         script.onerror = () => { stripeLoaded = null; reject(new Error(gettext("Stripe.js could not be loaded. Check your connection and try again."))); };
         document.head.append(script);
@@ -354,21 +427,22 @@ function payer(section) {
       announce(data.error);
       return;
     }
-    try { await loadStripe(); } catch (error) { announce(error.message); return; }
+    try { await loadStripe(); } catch (error) { announce(error instanceof Error ? error.message : String(error)); return; }
+    if (!window.Stripe) return;
     unmount();
     const stripe = window.Stripe(data.publishable_key, { stripeAccount: data.stripe_account });
     const elements = stripe.elements({ clientSecret: data.client_secret });
     const element = elements.create("payment");
-    element.mount(form.querySelector("[data-payment-element]"));
+    element.mount(one(form, "[data-payment-element]"));
     current = { id, request: data.request, stripe, elements, element };
-    dialog.querySelector("[data-pay-title]").textContent = format(gettext("Pay %(clinic)s"), { clinic: data.request.clinic });
-    dialog.querySelector("[data-pay-for]").textContent = `${data.request.amount_display} — ${data.request.description}`;
+    one(dialog, "[data-pay-title]").textContent = format(gettext("Pay %(clinic)s"), { clinic: data.request.clinic });
+    one(dialog, "[data-pay-for]").textContent = `${data.request.amount_display} — ${data.request.description}`;
     payButton.textContent = payLabel(data.request);
-    if (data.receipt_email) form.elements.email.value = data.receipt_email;
+    if (data.receipt_email) emailField.value = data.receipt_email;
     form.hidden = false;
     confirmation.hidden = true;
     if (!dialog.open) dialog.showModal();
-    form.elements.email.focus();
+    emailField.focus();
   }
 
   function close() {
@@ -384,11 +458,11 @@ function payer(section) {
     payButton.textContent = texts.paying;
     formError.textContent = "";
     try {
-      const email = form.elements.email.value.trim();
+      const email = emailField.value.trim();
       const saved = await api(`${base}${paying.id}/email/`, { method: "POST", body: { email } });
       if (!saved.ok) {
         formError.textContent = saved.data.error;
-        if (saved.data.field === "email") form.elements.email.focus();
+        if (saved.data.field === "email") emailField.focus();
         return;
       }
       const result = await paying.stripe.confirmPayment({
@@ -449,18 +523,19 @@ function payer(section) {
   }
 
   for (const button of dialog.querySelectorAll("[data-pay-close]")) button.addEventListener("click", close);
-  dialog.querySelector("[data-pay-done]").addEventListener("click", close);
+  one(dialog, "[data-pay-done]").addEventListener("click", close);
   dialog.addEventListener("close", unmount); // Escape closes the native dialog too
 
   function showConfirmation(r, email) {
     unmount();
     form.hidden = true;
     for (const dd of confirmation.querySelectorAll("[data-confirm]")) {
-      const key = dd.dataset.confirm;
+      if (!(dd instanceof HTMLElement)) continue;
+      const key = dd.dataset.confirm || "";
       dd.textContent = key === "card" ? `${r.card_brand} •••• ${r.card_last4}` : r[key];
     }
-    confirmation.querySelector("[data-confirm-email]").textContent = email;
-    const receipt = confirmation.querySelector("[data-confirm-receipt]");
+    one(confirmation, "[data-confirm-email]").textContent = email;
+    const receipt = one(confirmation, "[data-confirm-receipt]", HTMLAnchorElement);
     receipt.hidden = !r.receipt_url;
     if (r.receipt_url) receipt.href = r.receipt_url;
     confirmation.hidden = false;
@@ -469,7 +544,7 @@ function payer(section) {
   }
 
   document.addEventListener("carecall:message", (event) => {
-    const m = event.detail;
+    const m = detailOf(event);
     if (m.type === "welcome") { me = m.you.id; load(); }
     if (m.type === "payment") {
       const isNew = !requests.has(m.request.id);
@@ -487,7 +562,7 @@ function payer(section) {
 
   // After the call: what is still unpaid stays payable on the end screen.
   document.addEventListener("carecall:ended", (event) => {
-    event.detail.slot.append(section);
+    detailOf(event).slot.append(section);
     render();
   });
   load();
