@@ -19,7 +19,7 @@ from carecall.orgs.models import (
     Role,
     validate_timezone,
 )
-from carecall.orgs.signals import member_changed
+from carecall.orgs.signals import clinic_currency_changing, member_changed
 
 
 def _unique_slug(model: type[Organisation] | type[Clinic], name: str) -> str:
@@ -77,6 +77,8 @@ def clinic_update(
 ) -> Clinic:
     clinic_for_user(actor, clinic.pk, roles=(Role.ORG_ADMIN, Role.CLINIC_ADMIN))
     clinic.name = _check_clinic_fields(name=name, timezone=timezone, currency=currency)
+    if currency != clinic.currency:
+        clinic_currency_changing.send(sender=Clinic, clinic=clinic, currency=currency)
     clinic.timezone = timezone
     clinic.currency = currency
     clinic.save(update_fields=["name", "timezone", "currency", "updated_at"])

@@ -11,3 +11,8 @@ from __future__ import annotations
 from django.dispatch import Signal
 
 member_changed = Signal()
+
+# Sent by clinic_update before a clinic's currency changes, with `clinic` (as stored) and
+# `currency` (the new one). A receiver refuses the change by raising ServiceError
+# (payments: not while a Stripe account is connected).
+clinic_currency_changing = Signal()

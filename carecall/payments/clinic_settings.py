@@ -19,7 +19,7 @@ from carecall.core.errors import ServiceError
 from carecall.orgs.access import MANAGERS, clinic_for_user
 from carecall.orgs.models import Clinic, Membership, Role
 from carecall.payments.audit_actions import PaymentAction
-from carecall.payments.models import ClinicReceiptDetails, ProviderNumber
+from carecall.payments.models import ClinicReceiptDetails, ProviderNumber, StripeConnection
 from carecall.payments.receipts import business_number_clean, free_text_clean
 
 PHONE_MAX = 32
@@ -223,3 +223,18 @@ def _receipt_changes_save(clinic: Clinic, receipt: dict[str, Any]) -> list[str]:
         who = names.get(user_id) or f"user {user_id}"
         changes.append(f"provider number of {who} {before or '—'} → {number or '—'}")
     return changes
+
+
+def currency_change_refuse_while_connected(
+    *, clinic: Clinic, currency: str, **sent: object
+) -> None:
+    """orgs' clinic_currency_changing: the limit is kept and shown in the clinic's currency,
+    and payments are taken in the connected account's — they must not drift apart."""
+    if StripeConnection.objects.filter(clinic_id=clinic.pk).exists():
+        raise ServiceError(
+            _(
+                "The currency cannot change while a Stripe account is connected: payments are "
+                "taken in that account's currency. Remove the Stripe account first."
+            ),
+            field="currency",
+        )

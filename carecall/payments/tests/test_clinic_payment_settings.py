@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
+import stripe_sandbox
 from carecall.audit.models import AuditEntry
 from carecall.core.errors import ServiceError
 from carecall.orgs.models import Clinic
@@ -211,3 +212,35 @@ def test_the_new_maximum_is_what_a_clinician_can_request(
     with django_capture_on_commit_callbacks(execute=True):
         assert request_payment(connected, call, amount="80.00").amount == 8000
     assert PaymentRequest.objects.count() == 1
+
+
+def test_the_currency_cannot_change_while_a_stripe_account_is_connected(
+    connected: World, sandbox: stripe_sandbox.SandboxServer
+) -> None:
+    from carecall.orgs.services import clinic_update
+    from carecall.payments.models import StripeConnection
+
+    harbour = connected.harbour
+    with pytest.raises(ServiceError) as refused:
+        clinic_update(
+            actor=connected.clinic_admin,
+            clinic=harbour,
+            name=harbour.name,
+            timezone=harbour.timezone,
+            currency="USD",
+        )
+    assert refused.value.field == "currency"
+    assert "Stripe account is connected" in refused.value.message
+    harbour.refresh_from_db()
+    assert harbour.currency == "AUD"
+
+    StripeConnection.objects.filter(clinic=harbour).delete()
+    clinic_update(
+        actor=connected.clinic_admin,
+        clinic=harbour,
+        name=harbour.name,
+        timezone=harbour.timezone,
+        currency="USD",
+    )
+    harbour.refresh_from_db()
+    assert harbour.currency == "USD"
