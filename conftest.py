@@ -129,9 +129,16 @@ def browser(_chromium: Browser) -> Iterator[Browser]:
         context.close()
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests (all of e2e/, and any test using Chromium) carry the `browser` mark, so the
-    PostgreSQL pass of `make test` can leave them to the first pass."""
+    PostgreSQL pass of `make test` can leave them to the first pass, and run after every other
+    test."""
     for item in items:
         if "/e2e/" in str(item.path) or "browser" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
+    # Last of all: Playwright's sync API keeps its event loop marked running in the main thread
+    # for as long as the run's Chromium is open, so an asyncio test after a browser test fails
+    # with "Runner.run() cannot be called from a running event loop". pytest-django has already
+    # grouped the tests by database use; a stable sort keeps that order within each part.
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

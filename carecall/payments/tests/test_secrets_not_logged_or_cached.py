@@ -55,14 +55,20 @@ def test_uvicorns_access_log_line_has_the_token_masked() -> None:
     handler = logging.StreamHandler(stream)
     handler.setFormatter(AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s'))
     logger.addHandler(handler)
-    # (Other tests may have run uvicorn's or Django's logging setup: start from a known state.)
-    level, logger.level = logger.level, logging.INFO
-    disabled, logger.disabled = logger.disabled, False
+    # Other tests may have run uvicorn's or Django's logging setup: start from a known state.
+    # setLevel (not `logger.level =`) also clears the logger's isEnabledFor cache, which would
+    # otherwise still answer from before, and a global logging.disable() is lifted meanwhile.
+    level, disabled, disabled_below = logger.level, logger.disabled, logging.root.manager.disable
+    logger.setLevel(logging.INFO)
+    logger.disabled = False
+    logging.disable(logging.NOTSET)
     try:
         logger.info('%s - "%s %s HTTP/%s" %d', "10.0.0.1:5000", "GET", f"/v/{TOKEN}/", "1.1", 200)
     finally:
         logger.removeHandler(handler)
-        logger.level, logger.disabled = level, disabled
+        logger.setLevel(level)
+        logger.disabled = disabled
+        logging.disable(disabled_below)
     line = stream.getvalue()
     assert "GET /v/…/ HTTP/1.1" in line and TOKEN not in line
 
