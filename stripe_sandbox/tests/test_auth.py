@@ -9,8 +9,7 @@ import pytest
 import stripe
 
 from stripe_sandbox import HARBOUR_GP_ACCOUNT_ID, publishable_key_for
-
-from .conftest import http, make_client
+from stripe_sandbox.tests.helpers import http, make_client
 
 PK = "pk_test_platform_publishable"
 

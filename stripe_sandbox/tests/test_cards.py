@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import stripe
 
-from .conftest import error_of, http
+from stripe_sandbox.tests.helpers import error_of, http
 
 NEXT_YEAR = datetime.date.today().year + 1
 

@@ -8,8 +8,7 @@ import pytest
 import stripe
 
 from stripe_sandbox import HARBOUR_GP_ACCOUNT_ID, NORTHSIDE_PHYSIO_ACCOUNT_ID, PLATFORM_ACCOUNT_ID
-
-from .conftest import CLIENT_ID, HARBOUR, NORTHSIDE, error_of, http
+from stripe_sandbox.tests.helpers import CLIENT_ID, HARBOUR, NORTHSIDE, error_of, http
 
 
 def test_object_of_one_account_is_missing_under_another(connected, client):

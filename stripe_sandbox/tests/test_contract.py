@@ -17,8 +17,7 @@ import stripe
 from stripe_sandbox import HARBOUR_GP_ACCOUNT_ID
 from stripe_sandbox.api import ROUTES
 from stripe_sandbox.params import Param
-
-from .conftest import HARBOUR
+from stripe_sandbox.tests.helpers import HARBOUR
 
 
 def resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:

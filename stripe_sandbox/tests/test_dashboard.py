@@ -9,8 +9,7 @@ import pytest
 import stripe
 
 from stripe_sandbox import HARBOUR_GP_ACCOUNT_ID, NORTHSIDE_PHYSIO_ACCOUNT_ID
-
-from .conftest import HARBOUR, http
+from stripe_sandbox.tests.helpers import HARBOUR, http
 
 
 def _text(page: str) -> str:

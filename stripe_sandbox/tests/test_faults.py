@@ -9,8 +9,7 @@ import pytest
 import stripe
 
 from stripe_sandbox import HARBOUR_GP_ACCOUNT_ID
-
-from .conftest import HARBOUR, error_of, http, make_client
+from stripe_sandbox.tests.helpers import HARBOUR, error_of, http, make_client
 
 
 def control(sandbox, method: str, path: str, data: dict | None = None):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import stripe
 
-from .conftest import HARBOUR, NORTHSIDE, http, make_client
+from stripe_sandbox.tests.helpers import HARBOUR, NORTHSIDE, http, make_client
 
 CREATE = "amount=4500&currency=aud&description=Consultation"
 

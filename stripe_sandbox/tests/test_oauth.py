@@ -12,8 +12,7 @@ import pytest
 import stripe
 
 from stripe_sandbox import HARBOUR_GP_ACCOUNT_ID, NORTHSIDE_PHYSIO_ACCOUNT_ID
-
-from .conftest import CLIENT_ID, PLATFORM_KEY, http, make_client
+from stripe_sandbox.tests.helpers import CLIENT_ID, PLATFORM_KEY, http, make_client
 
 REDIRECT = "https://carecall.test/payments/stripe/callback"
 

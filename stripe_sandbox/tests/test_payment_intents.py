@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import stripe
 
-from .conftest import HARBOUR, http
+from stripe_sandbox.tests.helpers import HARBOUR, http
 
 
 def _count(client: stripe.StripeClient, **opts: object) -> tuple[int, int]:
@@ -255,7 +255,7 @@ def test_unknown_url(sandbox):
 
 
 def test_works_on_a_connected_account(connected):
-    from .conftest import make_client
+    from stripe_sandbox.tests.helpers import make_client
 
     client = make_client(connected.url)
     pi = client.v1.payment_intents.create({"amount": 4500, "currency": "aud"}, HARBOUR)

@@ -9,9 +9,8 @@ import sys
 
 import stripe_sandbox
 from stripe_sandbox.params import decode_form
+from stripe_sandbox.tests.helpers import PROJECT_ROOT, http, make_client
 from testsupport.services import free_port
-
-from .conftest import PROJECT_ROOT, http, make_client
 
 
 def test_start_as_context_manager_and_stop():

@@ -16,9 +16,8 @@ import pytest
 from playwright.sync_api import Browser, Frame, FrameLocator, Page, Request, expect
 
 from stripe_sandbox import HARBOUR_GP_ACCOUNT_ID
+from stripe_sandbox.tests.helpers import HARBOUR
 from testsupport.browser import screenshot_path
-
-from .conftest import HARBOUR
 
 pytestmark = pytest.mark.browser
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .conftest import http
+from stripe_sandbox.tests.helpers import http
 
 SHIM = Path(__file__).resolve().parents[1] / "shim" / "stripe.js"
 

@@ -9,8 +9,7 @@ import stripe
 
 import stripe_sandbox
 from stripe_sandbox import HARBOUR_GP_ACCOUNT_ID
-
-from .conftest import HARBOUR, http, make_client
+from stripe_sandbox.tests.helpers import HARBOUR, http, make_client
 
 SECRET = "whsec_test_secret_for_sandbox"
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from carecall.accounts.lockout import account_backoff_remaining
 from carecall.core.client_address import client_address_from
-from conftest import PASSWORD, World
+from testsupport.world import PASSWORD, World
 
 pytestmark = pytest.mark.django_db
 
@@ -258,8 +258,8 @@ def test_through_carecall_serves_uvicorn_a_forged_x_forwarded_for_locks_the_real
 
     import uvicorn
 
-    from conftest import make_user
     from testsupport.services import free_port
+    from testsupport.world import make_user
 
     user = make_user("lock@example.test", "Lock Test")
     from django.db import connections

@@ -16,9 +16,9 @@ from django.utils import timezone
 from carecall.accounts.models import User
 from carecall.notifications.models import OutboxEmail
 from carecall.notifications.services import email_outbox_send_due
-from conftest import World
 from testsupport.services import free_port
 from testsupport.smtp import SmtpServer
+from testsupport.world import World
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from carecall.notifications.models import OutboxEmail
-from conftest import World
+from testsupport.world import World
 
 pytestmark = pytest.mark.django_db
 

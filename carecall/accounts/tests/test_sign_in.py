@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from carecall.accounts.models import User
 from carecall.notifications.models import OutboxEmail
-from conftest import PASSWORD, World
+from testsupport.world import PASSWORD, World
 
 pytestmark = pytest.mark.django_db
 

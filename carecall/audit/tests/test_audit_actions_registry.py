@@ -9,7 +9,7 @@ from django.db import models
 from carecall.audit.actions import audit_action_choices, audit_actions_register
 from carecall.audit.models import AuditEntry
 from carecall.audit.services import audit_record
-from conftest import World
+from testsupport.world import World
 
 # The values stored by every release so far, with their labels.
 STORED = {

@@ -17,7 +17,7 @@ from carecall.clinic_apps.audit_actions import AppAction
 from carecall.orgs.models import Role
 from carecall.orgs.services import membership_change_role, membership_remove
 from carecall.payments.audit_actions import PaymentAction
-from conftest import PERSONAS, World, client_for
+from testsupport.world import PERSONAS, World, client_for
 
 
 def _seed(world: World) -> tuple[AuditEntry, AuditEntry, AuditEntry]:

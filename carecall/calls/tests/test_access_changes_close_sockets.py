@@ -12,7 +12,7 @@ import pytest
 from carecall.calls.tests.ws import Call, Socket, Sockets, db, start_call, waiting_path
 from carecall.orgs.models import Role
 from carecall.orgs.services import membership_change_role, membership_remove
-from conftest import World
+from testsupport.world import World
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 

@@ -20,7 +20,7 @@ from carecall.calls.call_apps import (
 )
 from carecall.calls.tests.ws import Sockets, db, enter, patient_path, start_call
 from carecall.orgs.models import Clinic
-from conftest import World
+from testsupport.world import World
 
 SECRET = "coturn-static-auth-secret"
 TURN_URLS = ["turn:turn.example.test:3478?transport=udp", "turns:turn.example.test:5349"]

@@ -35,7 +35,7 @@ from carecall.calls.tests.ws import (
     start_call,
 )
 from carecall.core.errors import ServiceError
-from conftest import World
+from testsupport.world import World
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 

@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from carecall.calls.models import Visit
-from conftest import World
+from testsupport.world import World
 
 pytestmark = pytest.mark.django_db
 

@@ -24,7 +24,7 @@ from carecall.calls.selectors import (
 )
 from carecall.core.errors import ServiceError
 from carecall.orgs.models import Membership, Role
-from conftest import World, client_for, make_user
+from testsupport.world import World, client_for, make_user
 
 FULL = "This call is full: at most 6 people."
 

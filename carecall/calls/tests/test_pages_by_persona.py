@@ -13,7 +13,7 @@ from django.urls import reverse
 from carecall.calls import services
 from carecall.calls.models import Participant, ParticipantKind, Visit, VisitStatus
 from carecall.calls.waiting_area import OpeningHours, WaitingAreaSettings
-from conftest import PERSONAS, World, client_for
+from testsupport.world import PERSONAS, World, client_for
 
 SIGN_IN = "SIGN_IN"
 # org_admin, clinic_admin, clinician, other_clinician, outsider, operator, anonymous

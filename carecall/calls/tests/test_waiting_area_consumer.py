@@ -21,7 +21,7 @@ from carecall.calls.tests.ws import (
     start_call,
     waiting_path,
 )
-from conftest import World
+from testsupport.world import World
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 

@@ -26,7 +26,7 @@ from carecall.clinic_apps.services import (
 )
 from carecall.core.errors import ServiceError
 from carecall.orgs.models import Clinic
-from conftest import World, client_for
+from testsupport.world import World, client_for
 
 MANAGER = {
     "manager_name": "Olivia Nguyen",

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from carecall.clinic_apps.models import AppKey, AppRequest, ClinicApp, RequestStatus
 from carecall.clinic_apps.services import app_request_create, app_request_decide
-from conftest import PERSONAS, World, client_for
+from testsupport.world import PERSONAS, World, client_for
 
 SIGN_IN = "SIGN_IN"
 

@@ -13,7 +13,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from carecall.core.converters import LARGEST_ID
-from conftest import World, client_for
+from testsupport.world import World, client_for
 
 HUGE = [str(LARGEST_ID), str(LARGEST_ID + 1), "9" * 30]
 

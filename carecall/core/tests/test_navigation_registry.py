@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 import carecall
 from carecall.core.navigation import NavEntry, nav_entries_register, nav_entry_unregister
 from carecall.orgs.navigation import clinic_managers
-from conftest import World, client_for
+from testsupport.world import World, client_for
 
 FEATURES = ("payments", "calls", "clinic_apps", "audit")
 

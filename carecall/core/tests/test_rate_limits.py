@@ -17,8 +17,8 @@ from carecall.calls.models import Visit
 from carecall.core.ratelimit import debounce_begin, too_many_requests
 from carecall.core.tests.test_settings_and_env import PRODUCTION, _run
 from config.env import EnvError, env_rate
-from conftest import World
 from testsupport.services import free_port
+from testsupport.world import World
 
 
 def test_env_rate_accepts_django_ratelimit_rates_and_refuses_others() -> None:

@@ -22,7 +22,7 @@ from carecall.clinic_apps.services import app_request_create, app_request_decide
 from carecall.notifications.services import email_render
 from carecall.orgs.invitations import invitation_create
 from carecall.orgs.models import Role
-from conftest import World
+from testsupport.world import World
 
 pytestmark = pytest.mark.django_db
 

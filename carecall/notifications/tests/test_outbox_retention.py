@@ -24,7 +24,7 @@ from carecall.notifications.services import (
     email_send,
 )
 from carecall.notifications.tests.failing_backend import PATH as FAILING
-from conftest import World, client_for
+from testsupport.world import World, client_for
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,7 @@ from carecall.orgs.clinic_settings_sections import (
     clinic_settings_section_unregister,
 )
 from carecall.orgs.models import Clinic
-from conftest import World, client_for
+from testsupport.world import World, client_for
 
 SAVED: list[tuple[str, str]] = []
 

@@ -15,7 +15,7 @@ from django.urls import reverse
 from carecall.accounts.models import User
 from carecall.orgs.invitations import invitation_create
 from carecall.orgs.models import Invitation, Role
-from conftest import World
+from testsupport.world import World
 
 pytestmark = pytest.mark.django_db
 

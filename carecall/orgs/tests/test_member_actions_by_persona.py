@@ -8,7 +8,7 @@ from django.http.response import HttpResponseBase
 from django.urls import reverse
 
 from carecall.orgs.models import Clinic, Invitation, Membership, Organisation, Role
-from conftest import PERSONAS, World, client_for, make_user
+from testsupport.world import PERSONAS, World, client_for, make_user
 
 MANAGERS_OK = {"org_admin", "clinic_admin"}
 ORG_ADMIN_OK = {"org_admin"}

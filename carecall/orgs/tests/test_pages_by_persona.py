@@ -12,7 +12,7 @@ from carecall.accounts.backends import StaffOperatorBackend
 from carecall.accounts.models import User
 from carecall.orgs.models import Clinic, Membership, Organisation, Role
 from carecall.payments.models import StripeEvent
-from conftest import PASSWORD, PERSONAS, World, client_for
+from testsupport.world import PASSWORD, PERSONAS, World, client_for
 
 SIGN_IN = "SIGN_IN"
 

@@ -30,7 +30,7 @@ from carecall.orgs.models import Clinic
 from carecall.payments.models import PaymentRequest, StripeConnection
 from carecall.payments.schemas import PaymentOut
 from carecall.payments.services import connection_complete, payment_request_create
-from conftest import World, client_for
+from testsupport.world import World, client_for
 
 HARBOUR = stripe_sandbox.HARBOUR_GP_ACCOUNT_ID
 NORTHSIDE = stripe_sandbox.NORTHSIDE_PHYSIO_ACCOUNT_ID

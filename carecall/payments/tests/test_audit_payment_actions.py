@@ -25,7 +25,7 @@ from carecall.payments.tests.helpers import (
     start_call,
 )
 from carecall.payments.tests.test_records_support import paid_request
-from conftest import World
+from testsupport.world import World
 
 
 def _entries(action: str) -> list[AuditEntry]:

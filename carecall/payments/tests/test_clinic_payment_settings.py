@@ -20,7 +20,7 @@ from carecall.payments.audit_actions import PaymentAction
 from carecall.payments.clinic_settings import clinic_payment_settings_update
 from carecall.payments.models import PaymentRequest
 from carecall.payments.tests.helpers import Call, request_payment
-from conftest import World, client_for
+from testsupport.world import World, client_for
 
 
 def _url(clinic: Clinic) -> str:

@@ -16,7 +16,7 @@ from carecall.calls.services import visit_join
 from carecall.orgs.models import Membership, Role
 from carecall.payments.models import PaymentRequest, PaymentStatus
 from carecall.payments.tests.helpers import Call, CallListener, request_payment
-from conftest import World, client_for, make_user
+from testsupport.world import World, client_for, make_user
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from carecall.orgs.models import Clinic
 from carecall.payments import services
 from carecall.payments.models import PaymentRequest, PaymentStatus, StripeConnection, StripeEvent
 from carecall.payments.services import connection_complete
-from carecall.payments.tests.conftest import WebhookRecorder
 from carecall.payments.tests.helpers import (
     CALLBACK_URL,
     HARBOUR,
@@ -39,7 +38,8 @@ from carecall.payments.tests.helpers import (
     sandbox_accounts,
     start_call,
 )
-from conftest import World, client_for
+from carecall.payments.tests.webhook_recorder import WebhookRecorder
+from testsupport.world import World, client_for
 
 OAUTH_SESSION_KEY = "carecall_stripe_oauth"
 

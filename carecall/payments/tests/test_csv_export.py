@@ -12,7 +12,7 @@ from django.urls import reverse
 from carecall.payments.models import PaymentStatus
 from carecall.payments.reports import csv_export, csv_safe
 from carecall.payments.tests.test_records_support import UTC, add_request, at, csv_rows
-from conftest import World, client_for
+from testsupport.world import World, client_for
 
 HEADER = [
     "reference",

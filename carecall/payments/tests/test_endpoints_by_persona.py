@@ -15,7 +15,7 @@ from django.urls import reverse
 import stripe_sandbox
 from carecall.payments.models import PaymentRequest, PaymentStatus, StripeConnection
 from carecall.payments.tests.helpers import Call, post_json, request_payment, start_call
-from conftest import PERSONAS, World, client_for
+from testsupport.world import PERSONAS, World, client_for
 
 SIGN_IN = "SIGN_IN"
 TO_STRIPE = "TO_STRIPE"

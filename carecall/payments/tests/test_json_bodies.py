@@ -26,7 +26,7 @@ from carecall.payments.bodies import (
 )
 from carecall.payments.models import PaymentRequest, PaymentStatus
 from carecall.payments.tests.helpers import HARBOUR, Call, intents_at_stripe, request_payment
-from conftest import World, client_for
+from testsupport.world import World, client_for
 
 GOOD = b'{"amount": "85.00", "description": "Standard consultation"}'
 DEEP = b'{"amount": "85.00", "description": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"

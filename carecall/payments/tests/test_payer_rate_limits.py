@@ -19,7 +19,7 @@ from carecall.payments.tests.helpers import (
     request_payment,
     start_call,
 )
-from conftest import World
+from testsupport.world import World
 
 TOO_MANY = "Too many tries in a short time, so nothing was done this time. Nothing was charged."
 

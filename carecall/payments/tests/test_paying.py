@@ -24,7 +24,7 @@ from carecall.payments.tests.helpers import (
     request_payment,
     start_call,
 )
-from conftest import World, client_for
+from testsupport.world import World, client_for
 
 
 @pytest.fixture

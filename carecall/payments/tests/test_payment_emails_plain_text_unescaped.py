@@ -20,7 +20,7 @@ from carecall.notifications.tests.test_emails_plain_text_unescaped import (
 )
 from carecall.payments.models import PaymentRequest
 from carecall.payments.tests.test_records_support import paid_request
-from conftest import World, client_for
+from testsupport.world import World, client_for
 
 PATIENT_LAST = "O'Hara & Sons <i>"
 

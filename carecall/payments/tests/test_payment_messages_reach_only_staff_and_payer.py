@@ -17,7 +17,7 @@ from carecall.calls.tests.ws import Call, Socket, Sockets, db, start_call
 from carecall.payments.models import PaymentRequest
 from carecall.payments.services import payment_request_create, payment_request_reconcile
 from carecall.payments.tests.helpers import pay_at_stripe
-from conftest import World
+from testsupport.world import World
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 

@@ -7,7 +7,7 @@ from django.test import Client
 
 from carecall.calls import services as calls
 from carecall.clinic_apps.models import AppKey, ClinicApp, ClinicAppStatus
-from conftest import World
+from testsupport.world import World
 
 
 def _policy(world: World) -> str:

@@ -19,7 +19,7 @@ from carecall.payments.tests.helpers import (
     post_json,
 )
 from carecall.payments.tests.helpers import start_call as start_call_sync
-from conftest import World, client_for
+from testsupport.world import World, client_for
 
 NOT_CONNECTED = (
     "Ask a clinic admin to connect the clinic's Stripe account under Configure > Customer payments."

@@ -19,7 +19,6 @@ from carecall.notifications.services import email_outbox_send_due
 from carecall.notifications.tests.failing_backend import PATH as FAILING
 from carecall.payments.models import PaymentRequest, PaymentStatus
 from carecall.payments.services import payments_reconcile
-from carecall.payments.tests.conftest import WebhookRecorder
 from carecall.payments.tests.helpers import (
     Call,
     deliver_webhook,
@@ -27,7 +26,8 @@ from carecall.payments.tests.helpers import (
     post_json,
     request_payment,
 )
-from conftest import World
+from carecall.payments.tests.webhook_recorder import WebhookRecorder
+from testsupport.world import World
 
 WORKING = "django.core.mail.backends.locmem.EmailBackend"
 

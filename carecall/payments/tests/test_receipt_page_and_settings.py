@@ -32,7 +32,7 @@ from carecall.payments.tests.helpers import (
     receipt_settings_post,
     request_payment,
 )
-from conftest import World, client_for
+from testsupport.world import World, client_for
 
 
 def _receipt(kind: str, token: str, pr: PaymentRequest) -> str:

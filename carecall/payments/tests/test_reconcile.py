@@ -25,7 +25,7 @@ from carecall.payments.tests.helpers import (
     post_json,
     request_payment,
 )
-from conftest import World
+from testsupport.world import World
 
 
 @pytest.fixture
@@ -229,7 +229,7 @@ def test_expiry_is_on_the_audit_trail_and_the_clinician_sees_expired_on_list_and
 ) -> None:
     from carecall.audit.models import AuditEntry
     from carecall.payments.audit_actions import PaymentAction
-    from conftest import client_for
+    from testsupport.world import client_for
 
     PaymentRequest.objects.filter(pk=pr.pk).update(
         expires_at=timezone.now() - timedelta(minutes=1),

@@ -24,7 +24,7 @@ from carecall.payments.tests.test_records_support import (
     backdate_audit,
     paid_request,
 )
-from conftest import World, client_for
+from testsupport.world import World, client_for
 
 
 def _detail(pr: PaymentRequest) -> str:

@@ -18,7 +18,7 @@ from carecall.payments.tests.test_records_support import (
     at,
     context_entries,
 )
-from conftest import World, client_for
+from testsupport.world import World, client_for
 
 
 def _list_url(world: World) -> str:

@@ -15,7 +15,7 @@ from carecall.audit.models import AuditEntry
 from carecall.payments.audit_actions import PaymentAction
 from carecall.payments.models import PaymentRequest, PaymentStatus, Refund
 from carecall.payments.tests.test_records_support import add_request, at
-from conftest import PERSONAS, World, client_for
+from testsupport.world import PERSONAS, World, client_for
 
 SIGN_IN = "/accounts/sign-in/"
 

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from carecall.payments.reports import LARGEST_ID, filters_parse
 from carecall.payments.tests.test_records_support import add_request, at, context_entries
-from conftest import World, client_for
+from testsupport.world import World, client_for
 
 pytestmark = pytest.mark.django_db
 

@@ -28,7 +28,7 @@ from carecall.orgs.models import Clinic
 from carecall.payments.models import PAID_STATUSES, PaymentRequest, PaymentStatus
 from carecall.payments.services import payment_request_reconcile, payment_request_set_email
 from carecall.payments.tests.helpers import pay_at_stripe, request_payment, start_call
-from conftest import World
+from testsupport.world import World
 
 SYDNEY = zoneinfo.ZoneInfo("Australia/Sydney")
 UTC = zoneinfo.ZoneInfo("UTC")

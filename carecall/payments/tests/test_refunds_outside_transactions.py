@@ -30,7 +30,7 @@ from carecall.payments.refunds import refund_create, refunds_resume_unsent
 from carecall.payments.stripe_gateway import StripeCalledInTransaction
 from carecall.payments.tests.helpers import stripe_client
 from carecall.payments.tests.test_records_support import paid_request
-from conftest import World
+from testsupport.world import World
 
 STRIPE_SECONDS = 2.0  # how long the slow Stripe below takes to make a refund
 

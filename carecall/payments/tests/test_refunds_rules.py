@@ -32,7 +32,7 @@ from carecall.payments.tests.helpers import (
     stripe_client,
 )
 from carecall.payments.tests.test_records_support import add_request, at, paid_request
-from conftest import World, client_for
+from testsupport.world import World, client_for
 
 TRY_AGAIN = "Stripe did not answer, so the refund may or may not have gone through."
 

@@ -23,10 +23,10 @@ from carecall.payments.models import (
 )
 from carecall.payments.refunds import refundable_amount
 from carecall.payments.services import payments_reconcile
-from carecall.payments.tests.conftest import Delivery, WebhookRecorder
 from carecall.payments.tests.helpers import deliver_webhook, event_body, stripe_client
 from carecall.payments.tests.test_records_support import paid_request
-from conftest import World, client_for
+from carecall.payments.tests.webhook_recorder import Delivery, WebhookRecorder
+from testsupport.world import World, client_for
 
 
 @pytest.fixture

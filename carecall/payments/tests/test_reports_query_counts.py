@@ -17,7 +17,7 @@ from carecall.orgs.models import Membership, Role
 from carecall.payments.audit_actions import PaymentAction
 from carecall.payments.models import PaymentRequest, PaymentStatus, Refund, RefundStatus
 from carecall.payments.tests.test_records_support import add_request, at
-from conftest import World, client_for
+from testsupport.world import World, client_for
 
 STATUSES = [
     PaymentStatus.PAID,

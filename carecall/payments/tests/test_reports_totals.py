@@ -16,7 +16,7 @@ from django.utils import timezone
 from carecall.payments.models import PaymentRequest, PaymentStatus
 from carecall.payments.reports import CurrencyTotals, Report, filters_parse, report_build
 from carecall.payments.tests.test_records_support import add_request, at
-from conftest import World, client_for
+from testsupport.world import World, client_for
 
 
 def _report(world: World, params: dict[str, str] | None = None, *, org: bool = False) -> Report:

@@ -27,7 +27,7 @@ from carecall.payments.tests.helpers import (
     intents_at_stripe,
     request_payment,
 )
-from conftest import World
+from testsupport.world import World
 
 ACCOUNT_CHANGED = (
     "The clinic's Stripe account was changed or removed while the payment was being set up: "

@@ -34,7 +34,7 @@ from carecall.payments.tests.helpers import (
     start_call,
     stripe_client,
 )
-from conftest import World, client_for
+from testsupport.world import World, client_for
 
 
 def _create(client: Client, call: Call, **data: Any) -> Any:

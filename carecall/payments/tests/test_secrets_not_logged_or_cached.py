@@ -15,7 +15,7 @@ import stripe_sandbox
 from carecall.core.log_masking import TokenMaskFilter, token_mask
 from carecall.payments.models import PaymentRequest
 from carecall.payments.tests.helpers import Call, request_payment
-from conftest import World, client_for
+from testsupport.world import World, client_for
 
 TOKEN = "s3cr3t-T0ken_abcdefghijklmnopqrstuvwxyz012"
 

@@ -12,7 +12,7 @@ import urllib3.util.connection
 import stripe_sandbox
 from carecall.payments import stripe_gateway
 from carecall.payments.gateway import get_gateway
-from conftest import World
+from testsupport.world import World
 
 
 def _sandbox_port(sandbox: stripe_sandbox.SandboxServer) -> int:

@@ -14,7 +14,7 @@ from django.urls import reverse
 import stripe_sandbox
 from carecall.payments import stripe_dashboard
 from carecall.payments.tests.test_records_support import paid_request
-from conftest import World, client_for
+from testsupport.world import World, client_for
 
 
 def _href(page: str, text: str) -> str:

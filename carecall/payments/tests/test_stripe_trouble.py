@@ -26,7 +26,7 @@ from carecall.payments.tests.helpers import (
     post_json,
     request_payment,
 )
-from conftest import World, client_for
+from testsupport.world import World, client_for
 
 TRY_AGAIN = "Stripe did not answer in time: nothing was charged. Try again."
 UNCONFIRMED = (

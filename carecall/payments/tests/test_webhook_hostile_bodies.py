@@ -30,7 +30,7 @@ from carecall.payments.tests.helpers import (
     signature_for,
     stripe_event,
 )
-from conftest import World
+from testsupport.world import World
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ from carecall.payments.tests.helpers import (
     request_payment,
     stripe_event,
 )
-from conftest import World
+from testsupport.world import World
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ import stripe_sandbox
 from carecall.audit.models import AuditEntry
 from carecall.payments.audit_actions import PaymentAction
 from carecall.payments.models import PaymentRequest, PaymentStatus, StripeEvent
-from carecall.payments.tests.conftest import WebhookRecorder
 from carecall.payments.tests.helpers import (
     NORTHSIDE,
     Call,
@@ -34,7 +33,8 @@ from carecall.payments.tests.helpers import (
     stripe_client,
     stripe_event,
 )
-from conftest import World
+from carecall.payments.tests.webhook_recorder import WebhookRecorder
+from testsupport.world import World
 
 
 @pytest.fixture

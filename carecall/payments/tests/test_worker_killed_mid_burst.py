@@ -30,8 +30,8 @@ from carecall.payments.tests.helpers import (
     request_payment,
     stripe_event,
 )
-from conftest import World
 from testsupport.processes import spawn, stop
+from testsupport.world import World
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -49,8 +49,8 @@ from carecall.payments.tests.test_worker_killed_mid_burst import (
     _spawn_worker,
     _worker_env,
 )
-from conftest import World
 from testsupport.processes import spawn, stop
+from testsupport.world import World
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -14,7 +14,7 @@ import stripe_sandbox
 from carecall.calls.models import Visit
 from carecall.payments.models import PaymentRequest
 from carecall.payments.tests.helpers import Call, pay_at_stripe, post_json, request_payment
-from conftest import World
+from testsupport.world import World
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -28,7 +28,7 @@ from carecall.payments.tests.helpers import (
     request_payment,
     stripe_client,
 )
-from conftest import World
+from testsupport.world import World
 
 
 def _only_intent(sandbox: stripe_sandbox.SandboxServer) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from carecall.payments.tests.helpers import (
     post_json,
     request_payment,
 )
-from conftest import World
+from testsupport.world import World
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

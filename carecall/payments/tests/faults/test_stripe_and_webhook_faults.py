@@ -17,7 +17,6 @@ from django.utils import timezone
 import stripe_sandbox
 from carecall.payments.models import PaymentRequest, PaymentStatus
 from carecall.payments.services import payments_reconcile
-from carecall.payments.tests.conftest import WebhookRecorder
 from carecall.payments.tests.faults.invariants import StatusHistory, assert_money_invariants
 from carecall.payments.tests.helpers import (
     Call,
@@ -28,7 +27,8 @@ from carecall.payments.tests.helpers import (
     post_json,
     request_payment,
 )
-from conftest import World
+from carecall.payments.tests.webhook_recorder import WebhookRecorder
+from testsupport.world import World
 
 
 @pytest.fixture

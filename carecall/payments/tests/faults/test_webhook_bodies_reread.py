@@ -26,7 +26,7 @@ from carecall.payments.tests.helpers import (
     stripe_client,
     stripe_event,
 )
-from conftest import World, client_for
+from testsupport.world import World, client_for
 
 
 @pytest.fixture
