@@ -5,9 +5,12 @@ from django.urls import URLPattern, URLResolver, path, reverse
 
 from carecall.calls.consumers import CallConsumer, WaitingAreaConsumer
 
+# Ids through core's `<id:...>` converter, as on the HTTP side: a number beyond what the
+# database holds matches no route, so the catch-all closes 4404 (with `<int:...>` the lookup
+# failed with an overflow and the handshake crashed).
 websocket_urlpatterns: list[URLPattern | URLResolver] = [
     path(
-        "ws/clinics/<int:clinic_id>/waiting-area/",
+        "ws/clinics/<id:clinic_id>/waiting-area/",
         WaitingAreaConsumer.as_asgi(),
         name="ws-waiting-area",
     ),
