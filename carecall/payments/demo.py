@@ -1,9 +1,10 @@
 """Demo history: a few weeks of payments at Northside Physio, made through stripe_sandbox.
 
 Every payment goes the real way (PaymentIntent on the connected account, confirmed with a test
-card over HTTP as Stripe.js would, status read back from Stripe), with Django's clock set to the
-demo moment (`_DemoClock`), so visits, requests, payments, refunds and the audit trail all carry
-the same past times and the reports and timelines have something coherent to show on first run.
+card over HTTP as Stripe.js would, status read back from Stripe), with the process clock set to
+the demo moment (`_DemoClock`, which travels it with time-machine), so visits, requests,
+payments, refunds and the audit trail all carry the same past times and the reports and
+timelines have something coherent to show on first run.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import zoneinfo
 from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 from html.parser import HTMLParser
-from unittest import mock
 
+import time_machine
 from django.conf import settings
 from django.utils import timezone
 
@@ -150,31 +151,40 @@ def _pay(pr: PaymentRequest, card: str) -> None:
 
 
 class _DemoClock:
-    """Django's clock, set into the past while a demo payment is made.
+    """The process clock, travelled into the past while the demo history is made (time-machine).
 
     Everything CareCall records (visit and participant times, the request, when it was paid,
     the audit trail, refunds) is then written once, at the demo moment, by the same services a
-    real call uses, so every page and timeline agrees. Stripe (the sandbox) keeps its own time.
-    Only `carecall demo` uses it, before the server starts.
+    real call uses, so every page and timeline agrees; the embedded stripe_sandbox stamps its
+    objects with the same moments. The clock stands still between moves (nothing here waits on
+    it: sockets and sleeps use the monotonic clock), and it never reaches the real present.
+    Only `carecall demo` uses it, before the server and the worker start: webhooks the sandbox
+    tries to send meanwhile find no server and are retried, signed at the real time, later.
     """
 
     def __init__(self) -> None:
-        self._real = timezone.now
-        self._moment: datetime | None = None
+        self._latest = timezone.now() - timedelta(minutes=1)
+        self._traveller: time_machine.Coordinates | None = None
+
+    def _coordinates(self) -> time_machine.Coordinates:
+        if self._traveller is None:
+            raise RuntimeError("the demo clock moves only inside running()")
+        return self._traveller
 
     def set(self, moment: datetime) -> None:
-        self._moment = min(moment, self._real() - timedelta(minutes=1))
-
-    def now(self) -> datetime:
-        return self._moment if self._moment is not None else self._real()
+        self._coordinates().move_to(min(moment, self._latest))
 
     def advance(self, minutes: float) -> None:
-        self._moment = self.now() + timedelta(minutes=minutes)
+        self._coordinates().shift(timedelta(minutes=minutes))
 
     @contextlib.contextmanager
     def running(self) -> Iterator[None]:
-        with mock.patch.object(timezone, "now", self.now):
-            yield
+        with time_machine.travel(self._latest, tick=False) as traveller:
+            self._traveller = traveller
+            try:
+                yield
+            finally:
+                self._traveller = None
 
 
 # What real clinics put on their receipts, so the demo's receipts look like real ones: legal

@@ -35,3 +35,18 @@ def test_the_hygiene_check_finds_an_import_from_a_conftest() -> None:
     assert FROM_CONFTEST.search("    from .conftest import http\n")
     assert FROM_CONFTEST.search("from carecall.payments.tests.conftest import WebhookRecorder\n")
     assert not FROM_CONFTEST.search("from testsupport.world import World\n")
+
+
+def test_shipped_code_patches_nothing_with_unittest_mock() -> None:
+    """Mocks belong to tests; the demo's past moments come from time-machine (payments/demo.py)."""
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "carecall").rglob("*.py")
+        if "tests" not in path.relative_to(ROOT).parts
+        and re.search(
+            r"^\s*(from unittest import mock|import unittest\.mock|from unittest\.mock)",
+            path.read_text(encoding="utf-8"),
+            re.M,
+        )
+    ]
+    assert offenders == []
