@@ -14,7 +14,7 @@ from django.urls import URLPattern, URLResolver
 from carecall.calls.tests.ws import Sockets, db, session_cookie
 from carecall.core.converters import LARGEST_ID
 from config import routing
-from conftest import World
+from testsupport.world import World
 
 HUGE = [str(LARGEST_ID), str(LARGEST_ID + 1), "9" * 30]
 
