@@ -17,7 +17,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -38,7 +39,7 @@ from carecall.payments.refunds import receipt_resend, refund_create, refundable_
 from carecall.payments.reports import (
     PAGE_SIZE,
     FilterResult,
-    csv_export,
+    csv_export_stream,
     filters_parse,
     payments_query,
     report_build,
@@ -168,16 +169,19 @@ def organisation_payments(request: HttpRequest, organisation_id: int) -> HttpRes
     return _list(request, _org_scope(request, organisation_id))
 
 
-def _csv(request: HttpRequest, scope: Scope) -> HttpResponse:
+def _csv(request: HttpRequest, scope: Scope) -> HttpResponseBase:
     result = _filters(request, scope)
     if result.errors:
         return HttpResponse(
             " ".join(result.errors), status=400, content_type="text/plain; charset=utf-8"
         )
-    body = csv_export(
-        payments_query(result.filters).iterator(chunk_size=2000), timezone=result.filters.timezone
+    response = StreamingHttpResponse(
+        csv_export_stream(
+            payments_query(result.filters).aiterator(chunk_size=2000),
+            timezone=result.filters.timezone,
+        ),
+        content_type="text/csv; charset=utf-8",
     )
-    response = HttpResponse(body.encode("utf-8"), content_type="text/csv; charset=utf-8")
     name = (scope.clinic or scope.organisation).name
     safe = "".join(c if c.isalnum() else "-" for c in name).strip("-").lower()
     response["Content-Disposition"] = f'attachment; filename="payments-{safe}.csv"'
@@ -186,13 +190,13 @@ def _csv(request: HttpRequest, scope: Scope) -> HttpResponse:
 
 @login_required
 @require_GET
-def clinic_payments_csv(request: HttpRequest, clinic_id: int) -> HttpResponse:
+def clinic_payments_csv(request: HttpRequest, clinic_id: int) -> HttpResponseBase:
     return _csv(request, _clinic_scope(request, clinic_id))
 
 
 @login_required
 @require_GET
-def organisation_payments_csv(request: HttpRequest, organisation_id: int) -> HttpResponse:
+def organisation_payments_csv(request: HttpRequest, organisation_id: int) -> HttpResponseBase:
     return _csv(request, _org_scope(request, organisation_id))
 
 

@@ -7,10 +7,9 @@ Dates are days in the clinic's time zone.
 from __future__ import annotations
 
 import csv
-import io
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -530,49 +529,86 @@ def csv_safe(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
-def csv_export(rows: Iterable[PaymentRequest], *, timezone: str) -> str:
-    """UTF-8 with a BOM (Excel opens it right), ISO dates, amounts as decimals."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(
+CSV_HEADER = (
+    "reference",
+    "requested_at",
+    "paid_at",
+    "clinic",
+    "patient",
+    "payer",
+    "clinician",
+    "description",
+    "currency",
+    "amount",
+    "refunded",
+    "status",
+    "card_brand",
+    "card_last4",
+    "stripe_payment_intent",
+)
+# Rows per chunk of the streamed export: big enough that the chunks are not one per row,
+# small enough that the first bytes leave at once and memory stays flat however many rows.
+CSV_ROWS_PER_CHUNK = 200
+
+
+class _Line:
+    """csv.writer's file: writerow() hands back the line it wrote instead of keeping it."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+_CSV_LINE = csv.writer(_Line(), lineterminator="\r\n")
+
+
+def _csv_row(pr: PaymentRequest, tz: zoneinfo.ZoneInfo) -> str:
+    line: str = _CSV_LINE.writerow(
         [
-            "reference",
-            "requested_at",
-            "paid_at",
-            "clinic",
-            "patient",
-            "payer",
-            "clinician",
-            "description",
-            "currency",
-            "amount",
-            "refunded",
-            "status",
-            "card_brand",
-            "card_last4",
-            "stripe_payment_intent",
+            pr.reference,
+            pr.created_at.astimezone(tz).isoformat(timespec="seconds"),
+            pr.paid_at.astimezone(tz).isoformat(timespec="seconds") if pr.paid_at else "",
+            csv_safe(pr.clinic.name),
+            csv_safe(pr.visit.display_name),
+            csv_safe(pr.payer.display_name),
+            csv_safe(pr.requested_by.get_full_name()),
+            csv_safe(pr.description),
+            pr.currency,
+            amount_to_major(pr.amount, pr.currency),
+            amount_to_major(pr.amount_refunded, pr.currency),
+            pr.status,
+            pr.card_brand,
+            pr.card_last4,
+            pr.payment_intent_id or "",
         ]
     )
+    return line
+
+
+def _csv_header() -> str:
+    """UTF-8 with a BOM (Excel opens it right), ISO dates, amounts as decimals."""
+    line: str = _CSV_LINE.writerow(CSV_HEADER)
+    return "\ufeff" + line
+
+
+def csv_export(rows: Iterable[PaymentRequest], *, timezone: str) -> str:
+    """The whole export as one string (for a few rows; the view streams csv_export_stream)."""
     tz = zoneinfo.ZoneInfo(timezone)
-    for pr in rows:
-        writer.writerow(
-            [
-                pr.reference,
-                pr.created_at.astimezone(tz).isoformat(timespec="seconds"),
-                pr.paid_at.astimezone(tz).isoformat(timespec="seconds") if pr.paid_at else "",
-                csv_safe(pr.clinic.name),
-                csv_safe(pr.visit.display_name),
-                csv_safe(pr.payer.display_name),
-                csv_safe(pr.requested_by.get_full_name()),
-                csv_safe(pr.description),
-                pr.currency,
-                amount_to_major(pr.amount, pr.currency),
-                amount_to_major(pr.amount_refunded, pr.currency),
-                pr.status,
-                pr.card_brand,
-                pr.card_last4,
-                pr.payment_intent_id or "",
-            ]
-        )
-    return out.getvalue()
+    return _csv_header() + "".join(_csv_row(pr, tz) for pr in rows)
+
+
+async def csv_export_stream(
+    rows: AsyncIterable[PaymentRequest], *, timezone: str
+) -> AsyncIterator[str]:
+    """The export in chunks as the rows arrive from the database (QuerySet.aiterator), so a
+    year of payments neither waits to be built nor sits in memory; under ASGI Django sends
+    each chunk as it is yielded (a sync iterator would be collected into a list first)."""
+    tz = zoneinfo.ZoneInfo(timezone)
+    yield _csv_header()
+    chunk: list[str] = []
+    async for pr in rows:
+        chunk.append(_csv_row(pr, tz))
+        if len(chunk) >= CSV_ROWS_PER_CHUNK:
+            yield "".join(chunk)
+            chunk.clear()
+    if chunk:
+        yield "".join(chunk)

@@ -5,13 +5,23 @@ formula (starting with = + - @) neutralised."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync
+from django.test import AsyncClient
 from django.urls import reverse
 
+from carecall.payments import reports
 from carecall.payments.models import PaymentStatus
 from carecall.payments.reports import csv_export, csv_safe
-from carecall.payments.tests.test_records_support import UTC, add_request, at, csv_rows
+from carecall.payments.tests.test_records_support import (
+    UTC,
+    add_request,
+    at,
+    csv_rows,
+    response_body,
+)
 from testsupport.world import World, client_for
 
 HEADER = [
@@ -59,9 +69,10 @@ def test_the_export_is_an_attachment_in_utf8_with_bom_iso_dates_and_decimal_amou
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == 'attachment; filename="payments-harbour-gp.csv"'
-    assert response.content.startswith(b"\xef\xbb\xbf")  # the BOM, as UTF-8 bytes
-    assert response.content.decode("utf-8").splitlines()[0] == "\ufeff" + ",".join(HEADER)
-    (row,) = csv_rows(response.content)
+    body = response_body(response)  # a stream: read once
+    assert body.startswith(b"\xef\xbb\xbf")  # the BOM, as UTF-8 bytes
+    assert body.decode("utf-8").splitlines()[0] == "\ufeff" + ",".join(HEADER)
+    (row,) = csv_rows(body)
     assert row == {
         "reference": pr.reference,
         "requested_at": "2026-03-11T00:30:00+11:00",
@@ -94,7 +105,7 @@ def test_an_unpaid_request_has_an_empty_paid_at_and_zero_decimal_currencies_have
         status=PaymentStatus.REQUESTED,
     )
 
-    (row,) = csv_rows(client_for(world.clinic_admin).get(_csv_url(world)).content)
+    (row,) = csv_rows(client_for(world.clinic_admin).get(_csv_url(world)))
 
     assert (row["requested_at"], row["paid_at"]) == ("2026-07-01T09:00:00+10:00", "")
     assert (row["currency"], row["amount"], row["refunded"]) == ("JPY", "5000", "0")
@@ -123,7 +134,7 @@ def test_a_description_or_name_starting_like_a_formula_is_exported_as_text(
         last_name="",
     )
 
-    (row,) = csv_rows(client_for(world.clinic_admin).get(_csv_url(world)).content)
+    (row,) = csv_rows(client_for(world.clinic_admin).get(_csv_url(world)))
 
     assert row["description"] == "'" + dangerous
     assert row["patient"] == "'" + dangerous[:80]
@@ -157,7 +168,7 @@ def test_the_export_has_every_filtered_row_newest_first_not_just_one_page(world:
     )
     add_request(clinic=world.northside, clinician=world.other_clinician, created_at=start)
 
-    rows = csv_rows(client_for(world.clinic_admin).get(_csv_url(world), {"status": "paid"}).content)
+    rows = csv_rows(client_for(world.clinic_admin).get(_csv_url(world), {"status": "paid"}))
 
     assert [r["reference"] for r in rows] == [pr.reference for pr in reversed(made)]
 
@@ -183,9 +194,9 @@ def test_the_export_follows_the_date_and_text_filters(world: World) -> None:
     )
 
     rows = csv_rows(
-        client_for(world.clinic_admin)
-        .get(_csv_url(world), {"from": "2026-03-11", "to": "2026-03-11", "q": "ava"})
-        .content
+        client_for(world.clinic_admin).get(
+            _csv_url(world), {"from": "2026-03-11", "to": "2026-03-11", "q": "ava"}
+        )
     )
 
     assert [r["reference"] for r in rows] == [keep.reference]
@@ -199,7 +210,7 @@ def test_a_clinicians_export_has_only_the_requests_they_made(world: World) -> No
         clinic=world.harbour, clinician=world.clinic_admin, created_at=at("2026-03-10 11:00")
     )
 
-    rows = csv_rows(client_for(world.clinician).get(_csv_url(world)).content)
+    rows = csv_rows(client_for(world.clinician).get(_csv_url(world)))
 
     assert [r["reference"] for r in rows] == [mine.reference]
 
@@ -218,7 +229,10 @@ def test_the_organisation_export_names_each_rows_clinic_in_its_own_file(world: W
     )
 
     assert response["Content-Disposition"] == 'attachment; filename="payments-demo-health.csv"'
-    assert [r["clinic"] for r in csv_rows(response.content)] == ["Northside Physio", "Harbour GP"]
+    assert [r["clinic"] for r in csv_rows(response_body(response))] == [
+        "Northside Physio",
+        "Harbour GP",
+    ]
 
 
 def test_bad_filters_get_400_with_the_reason_and_no_file(world: World) -> None:
@@ -230,7 +244,7 @@ def test_bad_filters_get_400_with_the_reason_and_no_file(world: World) -> None:
 
     assert response.status_code == 400
     assert "Content-Disposition" not in response
-    body = response.content.decode()
+    body = response_body(response).decode()
     assert "Unknown filters: format." in body
     assert "The start date is after the end date." in body
 
@@ -238,3 +252,31 @@ def test_bad_filters_get_400_with_the_reason_and_no_file(world: World) -> None:
 def test_csv_export_alone_writes_the_header_even_without_rows() -> None:
     text = csv_export([], timezone="Australia/Sydney")
     assert text == "\ufeff" + ",".join(HEADER) + "\r\n"
+
+
+def test_the_export_streams_under_asgi_in_chunks_as_the_rows_arrive(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the async client (Django's ASGI path): the header leaves first, then the rows a
+    chunk at a time, never one string built in memory."""
+    monkeypatch.setattr(reports, "CSV_ROWS_PER_CHUNK", 2)
+    made = [
+        add_request(
+            clinic=world.harbour, clinician=world.clinician, created_at=at(f"2026-03-1{day} 10:00")
+        )
+        for day in range(5)
+    ]
+
+    async def fetch() -> list[bytes]:
+        client = AsyncClient()
+        await client.aforce_login(world.clinic_admin)
+        response: Any = await client.get(_csv_url(world))
+        assert response.status_code == 200
+        assert response.streaming and response.is_async
+        return [chunk async for chunk in response.streaming_content]
+
+    chunks = async_to_sync(fetch)()
+
+    assert chunks[0].decode("utf-8") == "\ufeff" + ",".join(HEADER) + "\r\n"
+    assert [chunk.count(b"\r\n") for chunk in chunks[1:]] == [2, 2, 1]
+    assert {r["reference"] for r in csv_rows(b"".join(chunks))} == {pr.reference for pr in made}

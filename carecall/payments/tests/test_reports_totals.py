@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from carecall.payments.models import PaymentRequest, PaymentStatus
 from carecall.payments.reports import CurrencyTotals, Report, filters_parse, report_build
-from carecall.payments.tests.test_records_support import add_request, at
+from carecall.payments.tests.test_records_support import add_request, at, response_body
 from testsupport.world import World, client_for
 
 
@@ -451,7 +451,7 @@ def test_an_organisation_without_clinics_exports_a_csv_with_only_the_header(
     )
 
     assert response.status_code == 200
-    assert response.content.decode("utf-8").count("\r\n") == 1
+    assert response_body(response).decode("utf-8").count("\r\n") == 1
 
 
 def test_an_organisation_whose_clinics_are_in_several_zones_reports_days_in_the_platforms(
