@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +16,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from carecall.jobs.models import PeriodicJob
+from carecall.jobs.registry import Job, inboxes_take, periodic_jobs
+
+__all__ = ["Job", "job_call", "job_enqueue", "jobs_run_once", "periodic_jobs_run_due"]
 
 logger = logging.getLogger(__name__)
 
@@ -27,32 +29,12 @@ TASK_RESULTS_KEEP = timedelta(days=1)
 TASK_RESULTS_ABANDONED = timedelta(days=1)
 
 
-@dataclass(frozen=True)
-class Job:
-    name: str
-    every: timedelta
-    task_path: str  # a Task in carecall.jobs.tasks
-
-    def task(self) -> Any:
-        from django.utils.module_loading import import_string
-
-        return import_string(self.task_path)
-
-
-PERIODIC_JOBS: tuple[Job, ...] = (
-    Job("email_outbox_send", timedelta(minutes=1), "carecall.jobs.tasks.email_outbox_send_task"),
-    Job("visits_abandon", timedelta(minutes=1), "carecall.jobs.tasks.visits_abandon_task"),
-    Job("payments_reconcile", timedelta(minutes=2), "carecall.jobs.tasks.payments_reconcile_task"),
-    Job("retention", timedelta(hours=1), "carecall.jobs.tasks.retention_task"),
-)
-
-
 def periodic_jobs_run_due(
     *, run: Callable[[Job], None], now: datetime | None = None, jobs: tuple[Job, ...] = ()
 ) -> list[str]:
     """Hand every due job to `run` (once per period, whoever else is looking). Returns names."""
     now = now or timezone.now()
-    jobs = jobs or PERIODIC_JOBS
+    jobs = jobs or periodic_jobs()
     PeriodicJob.objects.bulk_create(
         [PeriodicJob(name=job.name, next_run_at=now) for job in jobs], ignore_conflicts=True
     )
@@ -99,11 +81,10 @@ def task_results_prune(*, now: datetime | None = None) -> int:
 
 
 def jobs_run_once(*, now: datetime | None = None) -> dict[str, Any]:
-    """What cron runs (`carecall jobs run`): process the webhook events that wait, as a worker's
-    inbox thread would, and run the due periodic jobs here and now."""
-    from carecall.payments.webhooks import stripe_events_process_due
-
+    """What cron runs (`carecall jobs run`): take what waits in the registered inboxes (the
+    webhook events), as a worker's inbox threads would, and run the due periodic jobs here and
+    now."""
     events = 0
-    while taken := stripe_events_process_due(now=now):
+    while taken := inboxes_take(now=now):
         events += taken
     return {"events_processed": events, "jobs": periodic_jobs_run_due(run=job_call, now=now)}

@@ -1,9 +1,10 @@
 """The worker: inbox threads, one task thread (django-tasks-db's `Worker`) and a scheduler.
 
-- Each inbox thread takes the webhook inbox in batches (`stripe_events_process_due`: one
-  write claims up to 20 waiting rows, PostgreSQL's `SKIP LOCKED` giving each thread and process
-  its own) and acts on them; with nothing waiting it looks again every WORKER_POLL_SECONDS
-  (0.1 s: a read on a partial index), at once when this process stored an event (the demo).
+- Each inbox thread takes a registered inbox (carecall/jobs/registry.py; payments registers
+  the webhook inbox, `stripe_events_process_due`) in batches: one write claims up to 20 rows,
+  PostgreSQL's `SKIP LOCKED` giving each thread and process its own. With nothing waiting it
+  looks again every POLL_SECONDS (0.1 s: a read on a partial index), at once when this process
+  stored a row (the demo).
 - The task thread runs the queued periodic jobs (django-tasks' database queue).
 - The scheduler thread hands the due periodic jobs to that queue (`periodic_jobs_run_due`,
   every second).
@@ -21,6 +22,8 @@ import time
 from dataclasses import dataclass, field
 
 from django.db import close_old_connections, connection
+
+from carecall.jobs.registry import Inbox, inboxes, inboxes_take
 
 logger = logging.getLogger(__name__)
 
@@ -40,12 +43,11 @@ class RunningWorker:
     stopping: threading.Event = field(default_factory=threading.Event)
 
     def stop(self, timeout: float = 30) -> None:
-        from carecall.payments.webhooks import inbox_arrived
-
         self.stopping.set()
         for task_worker in self.task_workers:
             task_worker.running = False  # type: ignore[attr-defined]
-        inbox_arrived.set()
+        for inbox in inboxes():
+            inbox.arrived.set()
         for thread in self.threads:
             thread.join(timeout)
 
@@ -53,20 +55,14 @@ class RunningWorker:
         return any(thread.is_alive() for thread in self.threads)
 
 
-def _inbox(stopping: threading.Event, poll_seconds: float) -> None:
-    from carecall.payments.webhooks import (
-        STRIPE_EVENT_BATCH,
-        inbox_arrived,
-        stripe_events_process_due,
-    )
-
+def _inbox(inbox: Inbox, stopping: threading.Event, poll_seconds: float) -> None:
     next_check = time.monotonic() + CONNECTION_CHECK_SECONDS
     try:
         while not stopping.is_set():
             try:
-                taken = stripe_events_process_due()
+                taken = inbox.take()
             except Exception:  # the database was busy or away: log it, try again shortly
-                logger.exception("worker inbox")
+                logger.exception("worker inbox %s", inbox.name)
                 close_old_connections()
                 stopping.wait(1.0)
                 continue
@@ -74,8 +70,8 @@ def _inbox(stopping: threading.Event, poll_seconds: float) -> None:
                 next_check = time.monotonic() + CONNECTION_CHECK_SECONDS
                 close_old_connections()
             # A full batch: more may wait, go on at once; else wait for the next poll.
-            if taken < STRIPE_EVENT_BATCH and inbox_arrived.wait(poll_seconds):
-                inbox_arrived.clear()
+            if taken < inbox.batch and inbox.arrived.wait(poll_seconds):
+                inbox.arrived.clear()
     finally:
         connection.close()
 
@@ -115,15 +111,16 @@ def worker_start(
     from django_tasks_db.management.commands.db_worker import Worker
 
     running = RunningWorker()
-    for index in range(threads):
-        running.threads.append(
-            threading.Thread(
-                target=_inbox,
-                args=(running.stopping, poll_seconds),
-                name=f"{name}-inbox-{index}",
-                daemon=True,
+    for inbox in inboxes():
+        for index in range(threads):
+            running.threads.append(
+                threading.Thread(
+                    target=_inbox,
+                    args=(inbox, running.stopping, poll_seconds),
+                    name=f"{name}-{inbox.name}-{index}",
+                    daemon=True,
+                )
             )
-        )
     if periodic:
         prefix = f"{socket.gethostname()}:{os.getpid()}:{name}"
         task_worker = Worker(
@@ -164,8 +161,6 @@ def worker_drain(*, limit: int = 10_000) -> int:
     from django_tasks_db.models import DBTaskResult
     from django_tasks_db.utils import exclusive_transaction
 
-    from carecall.payments.webhooks import stripe_events_process_due
-
     worker = Worker(
         queue_names=["default"],
         interval=0,
@@ -178,7 +173,7 @@ def worker_drain(*, limit: int = 10_000) -> int:
     )
     ran = 0
     while ran < limit:
-        taken = stripe_events_process_due()
+        taken = inboxes_take()
         if taken:
             ran += taken
             continue

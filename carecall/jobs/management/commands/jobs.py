@@ -6,14 +6,15 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from carecall.jobs.schedule import PERIODIC_JOBS, jobs_run_once
+from carecall.jobs.registry import periodic_jobs
+from carecall.jobs.schedule import jobs_run_once
 
 
 class Command(BaseCommand):
     help = (
         "Background jobs. `run` processes the stored webhook events that wait and runs the "
         "periodic jobs that are due, here and now: "
-        + ", ".join(f"{job.name} (every {job.every})" for job in PERIODIC_JOBS)
+        + ", ".join(f"{job.name} (every {job.every})" for job in periodic_jobs())
         + "."
     )
 
