@@ -4,7 +4,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth import views as auth_views
-from django.http import HttpRequest
+from django.contrib.auth.forms import AuthenticationForm
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy
@@ -18,6 +20,12 @@ class SignInView(auth_views.LoginView):
     template_name = "accounts/sign_in.html"
     authentication_form = SignInForm
     redirect_authenticated_user = True
+
+    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
+        # 400 like every other refused form (Django's view answers 200 with the errors).
+        response = super().form_invalid(form)
+        response.status_code = 400
+        return response
 
 
 class SignOutView(auth_views.LogoutView):
@@ -52,6 +60,11 @@ class PasswordResetView(auth_views.PasswordResetView):
     html_email_template_name = "accounts/email/password_reset.html"
     subject_template_name = "accounts/email/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password_reset_sent")
+
+    def form_invalid(self, form: Form) -> HttpResponse:
+        response = super().form_invalid(form)
+        response.status_code = 400
+        return response
 
 
 class PasswordResetSentView(auth_views.PasswordResetDoneView):

@@ -575,7 +575,12 @@ def _clinician_in_call_or_manager(actor: User, pr: PaymentRequest) -> None:
 def payment_request_set_email(*, payment_request: PaymentRequest, email: str) -> PaymentRequest:
     """The payer gives an email for the receipt, just before paying."""
     email = email.strip().lower()
+    # Django's validator takes up to 320 characters; the column holds 254 (on PostgreSQL a
+    # longer one failed the UPDATE with a 500, after Stripe had already been given it).
+    longest = PaymentRequest._meta.get_field("receipt_email").max_length or 254
     try:
+        if len(email) > longest:
+            raise ValueError(email)
         validate_email(email)
     except Exception:
         raise ServiceError(

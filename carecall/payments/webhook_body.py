@@ -9,18 +9,19 @@ the insert; only the short fields the inbox indexes on are checked here."""
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from django.utils.translation import gettext as _
 
+from carecall.core.text import has_control_characters
 from carecall.payments.gateway import PaymentGatewayError, WebhookEvent
 
 # Stripe's ids and types are short ASCII words; these bound what the inbox's columns hold.
 EVENT_ID_MAX = 80
 EVENT_TYPE_MAX = 80
 ACCOUNT_MAX = 64
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Unix seconds up to the year 9999: a larger `created` is no moment Stripe could have sent.
+CREATED_MAX = 253_402_300_799
 
 
 def webhook_signature_timestamp(header: str) -> int:
@@ -45,7 +46,8 @@ def _word(event: dict[str, Any], key: str, limit: int, *, required: bool) -> str
         return ""
     if not isinstance(value, str) or not value:
         raise _refuse(_("“%(key)s” must be a non-empty string") % {"key": key})
-    if len(value) > limit or _CONTROL.search(value):
+    # Controls, and lone surrogates ("\udc00" in the JSON), which no column can store.
+    if len(value) > limit or has_control_characters(value):
         raise _refuse(
             _("“%(key)s” must be at most %(limit)d characters, without control characters")
             % {"key": key, "limit": limit}
@@ -73,7 +75,7 @@ def webhook_event_parse(text: str) -> WebhookEvent:
     event_type = _word(event, "type", EVENT_TYPE_MAX, required=True)
     account = _word(event, "account", ACCOUNT_MAX, required=False)
     created = event.get("created", 0)
-    if isinstance(created, bool) or not isinstance(created, int) or created < 0:
+    if isinstance(created, bool) or not isinstance(created, int) or not 0 <= created <= CREATED_MAX:
         raise _refuse(_("“created” must be a whole number of seconds"))
     data = event.get("data")
     obj = data.get("object") if isinstance(data, dict) else None

@@ -30,7 +30,7 @@ def test_sign_in_with_email_and_password_goes_home(world: World) -> None:
 
 def test_wrong_password_gets_a_clear_message(world: World) -> None:
     response = _sign_in(Client(), world.clinician.email, "wrong")
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "do not match an account" in response.content.decode()
 
 
@@ -47,7 +47,7 @@ def test_five_wrong_passwords_lock_the_account_from_that_address_and_say_for_how
 ) -> None:
     client = Client()
     for _ in range(4):
-        assert _sign_in(client, world.clinician.email, "wrong").status_code == 200
+        assert _sign_in(client, world.clinician.email, "wrong").status_code == 400
     locked = _sign_in(client, world.clinician.email, "wrong")
     assert locked.status_code == 429
     text = locked.content.decode()
