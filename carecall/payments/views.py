@@ -35,6 +35,7 @@ from carecall.clinic_apps.selectors import clinic_app_is_enabled
 from carecall.core.currencies import CURRENCIES, amount_to_major
 from carecall.core.errors import ServiceError
 from carecall.core.json_body import BodyError, BodySchema, json_body_decode
+from carecall.core.json_errors import json_errors
 from carecall.core.ratelimit import (
     debounce_begin,
     debounce_end,
@@ -220,6 +221,7 @@ def _staff_visit(request: HttpRequest, clinic_id: int, visit_id: str) -> tuple[C
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@json_errors
 def visit_payments(request: HttpRequest, clinic_id: int, visit_id: str) -> JsonResponse:
     access, visit = _staff_visit(request, clinic_id, visit_id)
     if request.method == "POST":
@@ -286,6 +288,7 @@ def visit_payments(request: HttpRequest, clinic_id: int, visit_id: str) -> JsonR
 
 @login_required
 @require_POST
+@json_errors
 def visit_payment_cancel(
     request: HttpRequest, clinic_id: int, visit_id: str, request_id: str
 ) -> JsonResponse:
@@ -357,6 +360,7 @@ def payer_request_of(
 
 
 @require_GET
+@json_errors
 def payer_payments(request: HttpRequest, kind: str, token: str) -> JsonResponse:
     payer = _payer(request, kind, token)
     return JsonResponse(
@@ -370,6 +374,7 @@ def payer_payments(request: HttpRequest, kind: str, token: str) -> JsonResponse:
 
 
 @require_GET
+@json_errors
 @_payer_limited("pay", "GET")
 def payer_payment(request: HttpRequest, kind: str, token: str, request_id: str) -> JsonResponse:
     pr = payer_request_of(request, kind, token, request_id)
@@ -391,6 +396,7 @@ def payer_payment(request: HttpRequest, kind: str, token: str, request_id: str) 
 
 
 @require_POST
+@json_errors
 @_payer_limited("email", "POST")
 def payer_email(request: HttpRequest, kind: str, token: str, request_id: str) -> JsonResponse:
     pr = payer_request_of(request, kind, token, request_id)
@@ -409,6 +415,7 @@ def payer_email(request: HttpRequest, kind: str, token: str, request_id: str) ->
 
 
 @require_POST
+@json_errors
 @_payer_limited("complete", "POST")
 def payer_complete(request: HttpRequest, kind: str, token: str, request_id: str) -> JsonResponse:
     """The page says Stripe.js finished: ask Stripe (never the browser) what happened. Asked
