@@ -11,11 +11,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # Django must be set up before anything imports models (the websocket routes do).
 django_http = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from carecall.calls.origin import AllowedHostsOriginCloser  # noqa: E402
+from carecall.calls.socket_session import LazySessionAuthMiddleware  # noqa: E402
 from carecall.calls.web_process import WebProcessTaken, web_process_claim  # noqa: E402
 from carecall.payments.webhook_endpoint import StripeWebhookEndpoint  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
@@ -32,7 +32,8 @@ application = ProtocolTypeRouter(
     {
         "http": StripeWebhookEndpoint(django_http),
         "websocket": AllowedHostsOriginCloser(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            # Not Channels' AuthMiddlewareStack: two thread hops per connect (socket_session.py).
+            LazySessionAuthMiddleware(URLRouter(websocket_urlpatterns))
         ),
     }
 )

@@ -6,8 +6,9 @@ An app registers itself once (at import, from its Django app's `ready()`); the c
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from carecall.calls.models import ParticipantKind
 from carecall.orgs.models import Clinic
@@ -37,6 +38,10 @@ class CallApp:
     open_to: frozenset[str]
     # Whether it is switched on for a clinic (enablement, configuration).
     is_enabled: Callable[[Clinic], bool]
+    # The same as an expression (e.g. an `Exists`) on an outer query whose field named by the
+    # argument is the clinic's id: a call socket's connect reads it in its one welcome query.
+    # Without it, `is_enabled` runs its own query.
+    enabled_exists: Callable[[str], Any] | None = None
     # Static scripts every call page of such a clinic loads (an app may act for guests too, e.g.
     # the payer's side of payments), with data for them and what they add to the page's CSP.
     page_scripts: tuple[str, ...] = ()
@@ -65,11 +70,40 @@ def call_app_unregister(key: str) -> None:
     _REGISTRY.pop(key, None)
 
 
-def call_apps_for(*, clinic: Clinic, kind: ParticipantKind | str) -> list[CallApp]:
+def _enabled_field(key: str) -> str:
+    return f"call_app_enabled_{key}"
+
+
+def call_apps_enabled_annotations(clinic_ref: str) -> dict[str, Any]:
+    """Annotations (for `.annotate(**…)`) answering each app's `enabled_exists` in the caller's
+    query; read back with `call_apps_enabled_from`."""
+    return {
+        _enabled_field(app.key): app.enabled_exists(clinic_ref)
+        for app in _REGISTRY.values()
+        if app.enabled_exists is not None
+    }
+
+
+def call_apps_enabled_from(row: object) -> dict[str, bool]:
+    """What `call_apps_enabled_annotations` read, from an annotated row (a model instance)."""
+    return {
+        app.key: bool(getattr(row, _enabled_field(app.key)))
+        for app in _REGISTRY.values()
+        if hasattr(row, _enabled_field(app.key))
+    }
+
+
+def call_apps_for(
+    *, clinic: Clinic, kind: ParticipantKind | str, enabled: Mapping[str, bool] | None = None
+) -> list[CallApp]:
+    """The apps this kind of participant sees at this clinic; `enabled` holds what a query
+    already read (`call_apps_enabled_from`), any app missing from it is asked itself."""
+    known = enabled or {}
     return [
         app
         for app in sorted(_REGISTRY.values(), key=lambda a: a.name)
-        if app.visible_to(str(kind)) and app.is_enabled(clinic)
+        if app.visible_to(str(kind))
+        and (known[app.key] if app.key in known else app.is_enabled(clinic))
     ]
 
 

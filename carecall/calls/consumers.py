@@ -13,7 +13,7 @@ import json
 import logging
 import time
 from collections import deque
-from typing import Any, Literal, cast
+from typing import Any
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
@@ -27,10 +27,10 @@ from carecall.calls import services
 from carecall.calls.access import (
     GUEST_SESSION_KEY,
     guest_for_token,
+    token_hash,
     visit_for_staff,
     visit_for_token,
 )
-from carecall.calls.call_apps import call_apps_for
 from carecall.calls.events import (
     ACCESS_CHANGED,
     call_group,
@@ -46,7 +46,6 @@ from carecall.calls.roster import Roster
 from carecall.calls.schemas import (
     CALL_INBOUND,
     WAITING_AREA_INBOUND,
-    AppInfo,
     EndIn,
     ErrorOut,
     GuestInviteOut,
@@ -61,22 +60,33 @@ from carecall.calls.schemas import (
     SchemaError,
     SignalIn,
     SignalOut,
-    VisitInfo,
     WaitingSnapshotOut,
     WelcomeOut,
     parse_inbound,
     to_wire,
 )
 from carecall.calls.selectors import (
-    participant_info,
     participant_is_present,
     waiting_area_visits,
     waiting_visit_info,
 )
 from carecall.calls.socket_caps import CAP_CLOSE_CODE, socket_caps
-from carecall.calls.turn import ice_servers_for
-from carecall.calls.waiting_area import WaitingAreaSettings
+from carecall.calls.socket_connect import (
+    Opened,
+    SocketLink,
+    participant_connection_open,
+    participant_connection_undo,
+    participant_return_announce,
+    welcome_for,
+    welcome_rows,
+)
 from carecall.core.errors import ServiceError
+
+# Which participant each link (SocketLink.key) is, as learnt from its sockets' connects: a link
+# always leads to the same participant. Lets a socket over its cap be refused before it is
+# counted. Forgotten wholesale past this many (a process up for weeks).
+_participant_of_link: dict[tuple[object, ...], str] = {}
+_LINKS_REMEMBERED = 100_000
 
 
 class CallEnded(Exception):
@@ -264,41 +274,58 @@ class WaitingAreaConsumer(GuardedJsonConsumer):
     inbound = WAITING_AREA_INBOUND
 
     async def connect(self) -> None:
-        user = self.scope.get("user")
-        clinic_id = int(self.scope["url_route"]["kwargs"]["clinic_id"])
-        if user is None or not user.is_authenticated:
-            await self.refuse(4403, "sign in first")
-            return
-        try:
-            await self._snapshot(user, clinic_id)  # access check before joining the group
-        except Http404:
-            await self.refuse(4404, "no such clinic")
-            return
-        except PermissionDenied:
-            await self.refuse(4403, "not a member of this clinic")
-            return
-        if not await self.take_place(
-            ("waiting", user.pk, clinic_id), settings.WS_SOCKETS_PER_WAITING_AREA
-        ):
-            return
-        # Join the group before reading the snapshot: a caller arriving in between is then in
+        # Join the groups before reading the snapshot: a caller arriving in between is then in
         # the snapshot or in a queued event (the page replaces rows by id), never in neither.
-        self.user_id = user.pk
-        self.clinic_id = clinic_id
-        await self.join_group(waiting_group(clinic_id))
-        await self.join_group(user_group(user.pk))
-        snapshot = await self._snapshot(user, clinic_id)
+        try:
+            if cross_process():
+                clinic = await database_sync_to_async(self._admit)()
+                for group in self._groups():
+                    await self.join_group(group)
+                snapshot = await database_sync_to_async(self._snapshot)(clinic)
+            else:
+                # One thread hop: who it is (the session), access, the cap, the snapshot.
+                snapshot = await database_sync_to_async(self._connect_in_one_hop)()
+        except Refused as refused:
+            await self.refuse(refused.code, refused.reason)
+            return
         await self.accept()
         await self.send_message(snapshot)
         self.release_events()
 
-    @database_sync_to_async
-    def _snapshot(self, user: Any, clinic_id: int) -> WaitingSnapshotOut:
+    def _connect_in_one_hop(self) -> WaitingSnapshotOut:
+        clinic = self._admit()
+        for group in self._groups():
+            hub.add(group, self)  # local only: without a channel layer there is nothing else
+            self.joined.append(group)
+        return self._snapshot(clinic)
+
+    def _groups(self) -> list[str]:
+        return [waiting_group(self.clinic_id), user_group(self.user_id)]
+
+    def _admit(self) -> Any:
+        """Signed in, a member of the clinic, under the cap; raises Refused. Returns the clinic."""
         from carecall.orgs.access import clinic_for_user
 
-        access = clinic_for_user(user, clinic_id)
+        user = self.scope.get("user")
+        clinic_id = int(self.scope["url_route"]["kwargs"]["clinic_id"])
+        if user is None or not user.is_authenticated:
+            raise Refused(4403, "sign in first")
+        try:
+            access = clinic_for_user(user, clinic_id)
+        except Http404:
+            raise Refused(4404, "no such clinic") from None
+        except PermissionDenied:
+            raise Refused(4403, "not a member of this clinic") from None
+        key = ("waiting", user.pk, clinic_id)
+        if not socket_caps.take(key, limit=settings.WS_SOCKETS_PER_WAITING_AREA):
+            raise Refused(CAP_CLOSE_CODE, "too many connections open")
+        self.cap_key = key
+        self.user_id, self.clinic_id = user.pk, clinic_id
+        return access.clinic
+
+    def _snapshot(self, clinic: Any) -> WaitingSnapshotOut:
         return WaitingSnapshotOut(
-            visits=[waiting_visit_info(v) for v in waiting_area_visits(access.clinic)]
+            visits=[waiting_visit_info(v) for v in waiting_area_visits(clinic)]
         )
 
     @database_sync_to_async
@@ -335,10 +362,12 @@ class CallConsumer(GuardedJsonConsumer):
             if cross_process():
                 # Subscribed (through Redis) before the welcome is read, so that no event from
                 # another process falls between the two: two thread hops.
-                await database_sync_to_async(self._identify_and_admit)()
+                fast = await database_sync_to_async(self._open_by_link)()
+                if fast is None:
+                    await database_sync_to_async(self._identify_and_admit)()
                 for group in self._groups():
                     await self.join_group(group)
-                welcome = await database_sync_to_async(self._count_and_welcome)()
+                welcome = await database_sync_to_async(self._welcome)()
             else:
                 # Every event is this process's: one thread hop for the whole connect.
                 welcome = await database_sync_to_async(self._connect_in_one_hop)()
@@ -353,17 +382,84 @@ class CallConsumer(GuardedJsonConsumer):
         self.release_events()  # those that came since the welcome was read follow it
 
     def _connect_in_one_hop(self) -> WelcomeOut:
-        self._identify_and_admit()
+        if self._open_by_link() is None:
+            self._identify_and_admit()
         for group in self._groups():
             hub.add(group, self)  # local only: without a channel layer there is nothing else
             self.joined.append(group)
-        return self._count_and_welcome()
+        return self._welcome()
 
     def _groups(self) -> list[str]:
-        groups = [call_group(self.visit.pk), participant_group(self.me)]
-        if self.participant.user_id is not None:
-            groups.append(user_group(self.participant.user_id))
+        groups = [call_group(self.visit_id), participant_group(self.me)]
+        if self.user_id is not None:
+            groups.append(user_group(self.user_id))
         return groups
+
+    def _link(self) -> SocketLink | None:
+        """What the URL and the browser say this socket is (None: not signed in)."""
+        kwargs = self.scope["url_route"]["kwargs"]
+        if "patient_token" in kwargs:
+            return SocketLink(
+                ParticipantKind.PATIENT, token_hash=token_hash(kwargs["patient_token"])
+            )
+        if "guest_token" in kwargs:
+            session = self.scope.get("session") or {}
+            return SocketLink(
+                ParticipantKind.GUEST,
+                token_hash=token_hash(kwargs["guest_token"]),
+                claimed_ids=tuple(session.get(GUEST_SESSION_KEY, [])),
+            )
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            return None
+        return SocketLink(ParticipantKind.CLINICIAN, visit_id=kwargs["visit_id"], user_id=user.pk)
+
+    def _open_by_link(self) -> Opened | None:
+        """The common connect: counted by one statement that checks the link's access
+        (socket_connect.py). None: the general path decides (a refusal, a patient's Rejoin)."""
+        link = self._link()
+        if link is None:
+            return None
+        limit = settings.WS_SOCKETS_PER_PARTICIPANT
+        known = _participant_of_link.get(link.key)
+        if known is not None and not socket_caps.take(("participant", known), limit=limit):
+            # Over the cap, and never counted: their other sockets are open in this process.
+            raise Refused(CAP_CLOSE_CODE, "too many connections open")
+        opened = participant_connection_open(link=link)
+        if opened is None:
+            if known is not None:
+                socket_caps.give_back(("participant", known))
+            return None
+        me = str(opened.participant_id)
+        if known is None:
+            if not socket_caps.take(("participant", me), limit=limit):
+                # Only when more sockets of one person opened at once than the cap allows.
+                participant_connection_undo(opened=opened)
+                raise Refused(CAP_CLOSE_CODE, "too many connections open")
+            if len(_participant_of_link) > _LINKS_REMEMBERED:
+                _participant_of_link.clear()
+            _participant_of_link[link.key] = me
+        self.cap_key = ("participant", me)
+        self.counted = True
+        self.visit_id, self.me, self.user_id = opened.visit_id, me, link.user_id
+        self.opened = opened
+        return opened
+
+    def _welcome(self) -> WelcomeOut:
+        """Count the socket (if the general path admitted it) and read the welcome: one query."""
+        opened: Opened | None = getattr(self, "opened", None)
+        if opened is None:
+            # The count (announces a return) for the general path, in the same thread hop.
+            services.participant_connection_change(participant=self.participant, delta=1)
+            self.counted = True
+        everyone = welcome_rows(self.visit_id)
+        me = next((p for p in everyone if str(p.pk) == self.me), None)
+        if me is None:
+            raise Refused(4404, "no such call")
+        self.participant, self.visit = me, me.visit
+        if opened is not None and opened.returned:
+            participant_return_announce(me=me, everyone=everyone)
+        return welcome_for(me, everyone)
 
     def _identify_and_admit(self) -> None:
         """Who this is, and whether they may connect now; raises Refused."""
@@ -392,6 +488,7 @@ class CallConsumer(GuardedJsonConsumer):
                 raise Refused(4409, "this call has ended") from None
             participant.visit = visit
         self.participant, self.visit, self.me = participant, visit, str(participant.pk)
+        self.visit_id, self.user_id = visit.pk, participant.user_id
 
     def _identify(self) -> Participant:
         kwargs = self.scope["url_route"]["kwargs"]
@@ -424,42 +521,6 @@ class CallConsumer(GuardedJsonConsumer):
         if participant is None:
             raise PermissionDenied("join the call from the waiting area first")
         return participant
-
-    def _count_and_welcome(self) -> WelcomeOut:
-        # The count (announces a return) and what the page needs, in the same thread hop.
-        services.participant_connection_change(participant=self.participant, delta=1)
-        self.counted = True
-        # Everyone in the visit (me included, counted just now) with the visit, in one query.
-        everyone = list(
-            Participant.objects.filter(visit_id=self.visit.pk)
-            .select_related("visit", "visit__clinic")
-            .order_by("created_at")
-        )
-        participant = next(p for p in everyone if p.pk == self.participant.pk)
-        visit = participant.visit
-        clinic = visit.clinic
-        return WelcomeOut(
-            you=participant_info(participant),
-            visit=VisitInfo(
-                id=str(visit.pk),
-                status=visit.status,  # type: ignore[arg-type]
-                clinic=clinic.name,
-                waiting_message=WaitingAreaSettings.for_clinic(clinic).message,
-                entered_at=visit.entered_at.isoformat(),
-                admitted_at=visit.admitted_at.isoformat() if visit.admitted_at else None,
-            ),
-            participants=[
-                participant_info(p)
-                for p in everyone
-                if p.pk != participant.pk and participant_is_present(p, visit)
-            ],
-            ice_servers=ice_servers_for(self.me),
-            ice_transport_policy=cast(Literal["all", "relay"], settings.ICE_TRANSPORT_POLICY),
-            apps=[
-                AppInfo(key=a.key, name=a.name, icon=a.icon)
-                for a in call_apps_for(clinic=clinic, kind=participant.kind)
-            ],
-        )
 
     async def disconnect(self, code: int) -> None:
         await self.leave_groups()

@@ -122,8 +122,12 @@ def waiting_area_visits(clinic: Clinic) -> QuerySet[Visit]:
     )
 
 
-def waiting_visit_info(visit: Visit) -> WaitingVisit:
-    participants = list(visit.participants.all())
+def waiting_visit_info(
+    visit: Visit, *, participants: list[Participant] | None = None
+) -> WaitingVisit:
+    """A waiting-area row; `participants`: the visit's, if the caller has read them already."""
+    if participants is None:
+        participants = list(visit.participants.all())
     patient = next((p for p in participants if p.kind == ParticipantKind.PATIENT), None)
     with_names = [
         p.display_name

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from carecall.clinic_apps.models import (
     AppKey,
@@ -16,6 +16,16 @@ from carecall.orgs.models import Clinic
 
 def clinic_app_is_enabled(clinic: Clinic, app: AppKey) -> bool:
     return ClinicApp.objects.filter(clinic=clinic, app=app, status=ClinicAppStatus.ENABLED).exists()
+
+
+def clinic_app_enabled_exists(app: AppKey, clinic_ref: str) -> Exists:
+    """`clinic_app_is_enabled` as an expression on an outer query whose field `clinic_ref` is
+    the clinic's id, so that a read that needs it (a call socket's welcome) stays one query."""
+    return Exists(
+        ClinicApp.objects.filter(
+            clinic_id=OuterRef(clinic_ref), app=app, status=ClinicAppStatus.ENABLED
+        )
+    )
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from carecall.calls.call_apps import CallApp, CallPage, call_app_register
 from carecall.clinic_apps.models import AppKey
-from carecall.clinic_apps.selectors import clinic_app_is_enabled
+from carecall.clinic_apps.selectors import clinic_app_enabled_exists, clinic_app_is_enabled
 from carecall.orgs.models import Clinic
 
 PAYMENTS_TOOL_KEY = "payments"
@@ -64,6 +64,9 @@ call_app_register(
         icon="card",
         open_to=frozenset({"clinician"}),
         is_enabled=_enabled,
+        enabled_exists=lambda clinic_ref: clinic_app_enabled_exists(
+            AppKey.PAYMENT_GATEWAY, clinic_ref
+        ),
         page_scripts=("payments/payments.js",),
         page_styles=("payments/payments.css",),
         page_template="payments/_call_payments.html",

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -35,6 +34,7 @@ from carecall.calls.tests.ws import (
     start_call,
 )
 from carecall.core.errors import ServiceError
+from testsupport.statements import StatementCounter
 from testsupport.world import World
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
@@ -183,24 +183,6 @@ async def test_an_ice_candidate_is_relayed_without_its_empty_fields(
             "sdpMLineIndex": 0,
         },
     }
-
-
-class StatementCounter:
-    """Counts SQL statements run by any thread (the sockets' database calls run in a worker
-    thread, which a per-connection capture in the test's thread would not see)."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        from django.db.backends import utils
-
-        self.sql: list[str] = []
-        for name in ("execute", "executemany"):
-            original = getattr(utils.CursorWrapper, name)
-
-            def counted(wrapper: Any, sql: Any, *args: Any, _original: Any = original) -> Any:
-                self.sql.append(str(sql))
-                return _original(wrapper, sql, *args)
-
-            monkeypatch.setattr(utils.CursorWrapper, name, counted)
 
 
 async def test_relaying_signals_and_answering_pings_runs_no_sql(
