@@ -107,6 +107,9 @@ TEMPLATES = [
         },
     },
 ]
+# Django's form renderer with the project's field group (core/field.html): one place writes
+# every field's label, help text, errors and the ids aria-describedby points at.
+FORM_RENDERER = "carecall.core.form_renderer.CareCallFormRenderer"
 
 DATABASES = {
     "default": database_from_url(

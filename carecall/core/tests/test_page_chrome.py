@@ -69,3 +69,23 @@ def test_the_shared_form_include_points_aria_describedby_at_ids_that_exist() -> 
     # The radio group is named by a legend, not by a label pointing at nothing.
     assert '<label for="">' not in bound
     assert "<legend>Kind</legend>" in bound
+
+
+def test_any_fields_as_field_group_renders_the_projects_field_markup() -> None:
+    """Django 5's `{{ field.as_field_group }}` goes through the project's renderer
+    (FORM_RENDERER, core/field.html) wherever a template uses it, not Django's default markup."""
+    from django import forms
+    from django.template import Context, Template
+
+    class Sample(forms.Form):
+        email = forms.EmailField(help_text="For the receipt.")
+
+    html = Template("{{ form.email.as_field_group }}").render(
+        Context({"form": Sample(data={"email": "x"})})
+    )
+
+    assert '<div class="field">' in html
+    assert '<label for="id_email">Email:</label>' not in html  # Django's default label_tag
+    assert '<label for="id_email">Email</label>' in html
+    assert '<span class="helptext" id="id_email_helptext">For the receipt.</span>' in html
+    assert '<div role="alert"><ul class="errorlist" id="id_email_error">' in html
