@@ -248,7 +248,15 @@ class GuardedJsonConsumer(AsyncWebsocketConsumer):
             self.bucket = TokenBucket(settings.WS_RATE_PER_SECOND, settings.WS_RATE_BURST)
             # Read once: settings are a lazy object, dear to read on every message.
             self.max_bytes = settings.WS_MAX_MESSAGE_BYTES
-        raw = text_data if text_data is not None else (bytes_data or b"").decode("utf-8", "replace")
+        if text_data is None and len(bytes_data or b"") > self.max_bytes:
+            await self.close(code=4413, reason="message too big")
+            return
+        try:
+            # Strictly: invalid UTF-8 replaced by U+FFFD would be relayed as if it were sent.
+            raw = text_data if text_data is not None else (bytes_data or b"").decode("utf-8")
+        except UnicodeDecodeError:
+            await self.close(code=4400, reason="not JSON")
+            return
         if len(raw.encode()) > self.max_bytes:
             await self.close(code=4413, reason="message too big")
             return

@@ -14,6 +14,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Union, get_args, get_origin, get_type_hints
 
+from carecall.core.text import text_has_control
+
 
 class SchemaError(ValueError):
     """A message that does not match its declared schema; the text says why."""
@@ -139,6 +141,8 @@ class SessionDescription:
     def validate(self) -> None:
         if len(self.sdp) > 60_000:
             raise SchemaError("description.sdp is too long")
+        if text_has_control(self.sdp, multiline=True):  # SDP lines end in CRLF; nothing else
+            raise SchemaError("description.sdp has control characters")
 
 
 @dataclass(frozen=True)
@@ -147,6 +151,15 @@ class IceCandidate:
     sdpMid: str | None = None
     sdpMLineIndex: int | None = None
     usernameFragment: str | None = None
+
+    def validate(self) -> None:
+        # Relayed to the other browser as sent: an m-line index is an unsigned short there.
+        if self.sdpMLineIndex is not None and not 0 <= self.sdpMLineIndex <= 65535:
+            raise SchemaError("candidate.sdpMLineIndex must be from 0 to 65535")
+        for name in ("candidate", "sdpMid", "usernameFragment"):
+            value = getattr(self, name)
+            if value is not None and text_has_control(value):
+                raise SchemaError(f"candidate.{name} has control characters")
 
 
 # ---------------------------------------------------------------- browser -> server (call)

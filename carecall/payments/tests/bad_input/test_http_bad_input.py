@@ -41,8 +41,9 @@ def _said(response: Any) -> str:
 
 def test_the_catalogue_has_at_least_150_cases_with_unique_names() -> None:
     from carecall.payments.tests.bad_input.webhook_cases import WEBHOOK_CASES
+    from carecall.payments.tests.bad_input.ws_cases import WS_CASES
 
-    names = [c.id for c in HTTP_CASES] + [c.id for c in WEBHOOK_CASES]
+    names = [c.id for c in HTTP_CASES] + [c.id for c in WS_CASES] + [c.id for c in WEBHOOK_CASES]
     assert len(names) == len(set(names))
     assert len(names) >= 150
 
