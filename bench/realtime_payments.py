@@ -151,8 +151,8 @@ def connect_stripe(seeded: dict[str, Any]) -> None:
     import stripe_sandbox
     from carecall.clinic_apps.models import AppKey
     from carecall.clinic_apps.services import app_request_create, app_request_decide
-    from carecall.payments import services
     from carecall.payments.demo import _oauth_code
+    from carecall.payments.services import connection
 
     admin, operator, clinic = seeded["admin"], seeded["operator"], seeded["clinic"]
     request = app_request_create(
@@ -166,12 +166,12 @@ def connect_stripe(seeded: dict[str, Any]) -> None:
         accept_terms=True,
     )
     app_request_decide(actor=operator, request=request, approve=True, comment="bench")
-    _state, url = services.connection_start(
+    _state, url = connection.connection_start(
         actor=admin,
         clinic=clinic,
         redirect_uri=f"{settings.SITE_URL}/payments/stripe/oauth/callback/",
     )
-    services.connection_complete(
+    connection.connection_complete(
         actor=admin, clinic=clinic, code=_oauth_code(url, stripe_sandbox.HARBOUR_GP_ACCOUNT_ID)
     )
     from django.db import connections

@@ -31,7 +31,7 @@ from carecall.orgs.demo import CLINIC_ADMIN, CLINICIAN, OPERATOR, ORG_ADMIN, PHY
 from carecall.orgs.models import Clinic, Organisation
 from carecall.payments.demo import demo_payments_seed
 from carecall.payments.models import PaymentRequest, PaymentStatus
-from carecall.payments.services import payment_request_create
+from carecall.payments.services.requests import payment_request_create
 from e2e.layout_checks import (
     DESKTOP,
     LAPTOP,

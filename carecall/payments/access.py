@@ -6,15 +6,22 @@ sees only the payments they requested themselves — not a colleague's (amount, 
 even in a call they both joined. Patients and guests reach only their own requests, through
 their link (views.payer_request_of). Reaching the clinic itself (404 for outsiders, 403 for a
 refused role) stays with carecall.orgs.access.
+
+Who may act on payments: only a clinician in the call (joined, not left) requests a payment in
+it; that clinician or one of the clinic's managers cancels one (403 otherwise).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
-from carecall.orgs.access import MANAGERS, ClinicAccess
+from carecall.accounts.models import User
+from carecall.calls.models import Participant, ParticipantKind, Visit
+from carecall.orgs.access import MANAGERS, ClinicAccess, clinic_for_user
 from carecall.orgs.models import Membership
 from carecall.payments.models import PaymentRequest
 
@@ -56,3 +63,29 @@ def payment_viewers_among(payment: PaymentRequest, user_ids: Iterable[int]) -> s
         .values_list("user_id", flat=True)
     )
     return {u for u in candidates if u == payment.requested_by_id or u in managers}
+
+
+def clinician_in_call(actor: User, visit: Visit) -> bool:
+    """Whether `actor` is in the call as a clinician right now (joined and not left)."""
+    return Participant.objects.filter(
+        visit=visit,
+        user=actor,
+        kind=ParticipantKind.CLINICIAN,
+        left_at__isnull=True,
+        joined_at__isnull=False,
+    ).exists()
+
+
+def clinician_in_call_require(actor: User, visit: Visit) -> None:
+    """404 for someone outside the clinic, 403 for a member who is not in the call."""
+    clinic_for_user(actor, visit.clinic_id)
+    if not clinician_in_call(actor, visit):
+        raise PermissionDenied(_("Only a clinician in this call can request payments in it."))
+
+
+def payment_cancel_require(actor: User, payment: PaymentRequest) -> None:
+    """A clinic manager, or a clinician in the payment's call, may cancel it."""
+    access = clinic_for_user(actor, payment.clinic_id)
+    if access.can_manage:
+        return
+    clinician_in_call_require(actor, payment.visit)

@@ -20,7 +20,7 @@ class PaymentsConfig(AppConfig):
         from carecall.payments.clinic_settings import currency_change_refuse_while_connected
         from carecall.payments.clinic_settings_section import SECTION
         from carecall.payments.navigation import NAVIGATION
-        from carecall.payments.services import receipt_mark_sent
+        from carecall.payments.services.receipt_email import receipt_mark_sent
         from carecall.payments.webhooks import (
             STRIPE_EVENT_BATCH,
             inbox_arrived,

@@ -30,7 +30,6 @@ from carecall.clinic_apps.models import AppKey
 from carecall.clinic_apps.selectors import clinic_app_is_enabled
 from carecall.clinic_apps.services import app_request_create, app_request_decide
 from carecall.orgs.models import Clinic
-from carecall.payments import services
 from carecall.payments.clinic_settings import clinic_payment_settings_update, payment_max_text
 from carecall.payments.models import (
     ClinicReceiptDetails,
@@ -38,7 +37,10 @@ from carecall.payments.models import (
     PaymentStatus,
     StripeConnection,
 )
-from carecall.payments.refunds import refund_create
+from carecall.payments.services.connection import connection_complete, connection_start
+from carecall.payments.services.intents import payment_request_reconcile
+from carecall.payments.services.refunds import refund_create
+from carecall.payments.services.requests import payment_request_create, payment_request_set_email
 
 NORTHSIDE_ACCOUNT = "acct_1SbxNorthside001"
 PATIENTS = [
@@ -113,14 +115,12 @@ def _connect(clinic: Clinic, admin: User, operator: User) -> None:
         )
         app_request_decide(actor=operator, request=request, approve=True, comment="Demo history.")
     if not StripeConnection.objects.filter(clinic=clinic).exists():
-        _state, url = services.connection_start(
+        _state, url = connection_start(
             actor=admin,
             clinic=clinic,
             redirect_uri=f"{settings.SITE_URL}/payments/stripe/oauth/callback/",
         )
-        services.connection_complete(
-            actor=admin, clinic=clinic, code=_oauth_code(url, NORTHSIDE_ACCOUNT)
-        )
+        connection_complete(actor=admin, clinic=clinic, code=_oauth_code(url, NORTHSIDE_ACCOUNT))
 
 
 def _pay(pr: PaymentRequest, card: str) -> None:
@@ -147,7 +147,7 @@ def _pay(pr: PaymentRequest, card: str) -> None:
     except urllib.error.HTTPError as refused:
         if refused.code != 402:  # 402: the card was declined
             raise
-    services.payment_request_reconcile(payment_request=pr)
+    payment_request_reconcile(payment_request=pr)
 
 
 class _DemoClock:
@@ -284,12 +284,12 @@ def _demo_visit(
     calls.visit_join(actor=clinician, visit=visit)
     clock.advance(12)
     description, amount = rng.choice(SERVICES)
-    pr = services.payment_request_create(
+    pr = payment_request_create(
         actor=clinician, visit=visit, amount_text=amount, description=description
     )
     clock.advance(2)
     # The patient gives an email for the receipt in the payment form, as everyone does.
-    services.payment_request_set_email(
+    payment_request_set_email(
         payment_request=pr, email=f"{first}.{last}@example.test".lower().replace("'", "")
     )
     _pay(pr, "pm_card_chargeDeclined" if rng.random() < 0.08 else "pm_card_visa")

@@ -35,7 +35,6 @@ from carecall.payments.access import payment_is_visible, payments_requested_by_o
 from carecall.payments.forms import RefundForm
 from carecall.payments.gateway import PaymentGatewayError
 from carecall.payments.models import PaymentRequest, PaymentStatus, RefundReason, RefundStatus
-from carecall.payments.refunds import receipt_resend, refund_create, refundable_amount
 from carecall.payments.reports import (
     PAGE_SIZE,
     FilterResult,
@@ -45,6 +44,8 @@ from carecall.payments.reports import (
     report_build,
 )
 from carecall.payments.selectors import card_brand_display, local_display
+from carecall.payments.services.receipt_email import receipt_resend
+from carecall.payments.services.refunds import refund_create, refundable_amount
 
 
 def dashboard_url(pr: PaymentRequest) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from carecall.payments.services import payments_reconcile
+from carecall.payments.services.reconcile import payments_reconcile
 from carecall.payments.webhooks import stripe_events_prune
 
 

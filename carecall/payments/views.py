@@ -44,7 +44,7 @@ from carecall.core.ratelimit import (
     rate_limited,
 )
 from carecall.orgs.access import MANAGERS, ClinicAccess, clinic_for_user
-from carecall.payments import services, stripe_dashboard, webhooks
+from carecall.payments import stripe_dashboard, webhooks
 from carecall.payments.access import payment_is_visible, payments_visible
 from carecall.payments.bodies import NoBody, PayerEmailBody, PaymentRequestBody
 from carecall.payments.clinic_settings import payment_max_minor
@@ -57,6 +57,18 @@ from carecall.payments.selectors import (
     payment_info,
     payment_requests_of_payer,
     payment_requests_of_visit,
+)
+from carecall.payments.services.cancellation import payment_request_cancel
+from carecall.payments.services.connection import (
+    connection_complete,
+    connection_remove,
+    connection_start,
+)
+from carecall.payments.services.intents import payment_request_reconcile
+from carecall.payments.services.requests import (
+    payment_request_create,
+    payment_request_for_payer,
+    payment_request_set_email,
 )
 
 OAUTH_SESSION_KEY = "carecall_stripe_oauth"
@@ -143,7 +155,7 @@ def connect_start(request: HttpRequest, clinic_id: int) -> HttpResponse:
     access = clinic_for_user(_user(request), clinic_id, roles=MANAGERS)
     redirect_uri = request.build_absolute_uri(reverse("payments:oauth_callback"))
     try:
-        state, url = services.connection_start(
+        state, url = connection_start(
             actor=_user(request), clinic=access.clinic, redirect_uri=redirect_uri
         )
     except ServiceError as error:
@@ -180,7 +192,7 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
         )
         return redirect("payments:customer_payments", clinic_id=clinic_id)
     try:
-        connection = services.connection_complete(
+        connection = connection_complete(
             actor=_user(request), clinic=access.clinic, code=request.GET.get("code", "")
         )
     except (ServiceError, PaymentGatewayError) as error:
@@ -199,7 +211,7 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
 def connect_remove(request: HttpRequest, clinic_id: int) -> HttpResponse:
     access = clinic_for_user(_user(request), clinic_id, roles=MANAGERS)
     try:
-        services.connection_remove(actor=_user(request), clinic=access.clinic)
+        connection_remove(actor=_user(request), clinic=access.clinic)
     except (ServiceError, PaymentGatewayError) as error:
         messages.error(request, error.message)
     else:
@@ -227,7 +239,7 @@ def visit_payments(request: HttpRequest, clinic_id: int, visit_id: str) -> JsonR
     if request.method == "POST":
         try:
             body = _body(request, PaymentRequestBody)
-            pr = services.payment_request_create(
+            pr = payment_request_create(
                 actor=_user(request),
                 visit=visit,
                 amount_text=body.amount,
@@ -301,7 +313,7 @@ def visit_payment_cancel(
     except BodyError as error:
         return _error(error.message, 400, error.field)
     try:
-        pr = services.payment_request_cancel(actor=_user(request), payment_request=pr)
+        pr = payment_request_cancel(actor=_user(request), payment_request=pr)
     except PermissionDenied as denied:
         return _error(str(denied), 403)
     except ServiceError as error:
@@ -380,7 +392,7 @@ def payer_payment(request: HttpRequest, kind: str, token: str, request_id: str) 
     pr = payer_request_of(request, kind, token, request_id)
     debounce_end(key=_complete_debounce(pr))  # a new try: its complete asks Stripe again
     try:
-        pr = services.payment_request_for_payer(payment_request=pr)
+        pr = payment_request_for_payer(payment_request=pr)
     except ServiceError as error:
         pr.refresh_from_db()  # it may have just expired, or been paid
         return JsonResponse({"error": error.message, "request": _info(pr)}, status=409)
@@ -406,7 +418,7 @@ def payer_email(request: HttpRequest, kind: str, token: str, request_id: str) ->
         return _error(error.message, 400, error.field)
     debounce_end(key=_complete_debounce(pr))  # each Pay press saves the email first
     try:
-        pr = services.payment_request_set_email(payment_request=pr, email=body.email)
+        pr = payment_request_set_email(payment_request=pr, email=body.email)
     except ServiceError as error:
         return _error(error.message, 400 if error.field else 409, error.field)
     except PaymentGatewayError as error:
@@ -430,7 +442,7 @@ def payer_complete(request: HttpRequest, kind: str, token: str, request_id: str)
     ):
         return JsonResponse({"request": _payer_info(pr, kind=kind, token=token)})
     try:
-        pr = services.payment_request_reconcile(payment_request=pr)
+        pr = payment_request_reconcile(payment_request=pr)
     except PaymentGatewayError as error:
         debounce_end(key=_complete_debounce(pr))  # nothing was learnt: the next may ask
         if not error.retryable:

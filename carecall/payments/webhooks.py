@@ -6,10 +6,11 @@
   same. No processing, no Stripe call. Malformed: 400 with the reason. Content the database
   cannot store: logged and answered 200 with an error (a retry would fail the same way).
 - `stripe_events_process_due` (the workers' loop): claims a batch of waiting rows with one
-  write (`SELECT … FOR UPDATE SKIP LOCKED`, then their lease), acts on each with no
-  transaction open around Stripe calls, records what changed at once and marks the events that
-  changed nothing in one UPDATE per batch; an error is recorded with when to try again
-  (backoff). The inbox table is the queue: no task row per event.
+  write (`SELECT … FOR UPDATE SKIP LOCKED`, then their lease), acts on each
+  (`services/webhook_processing.py`) with no transaction open around Stripe calls, records
+  what changed at once and marks the events that changed nothing in one UPDATE per batch; a
+  failure (`EventFailed`) is recorded with when to try again (backoff). The inbox table is
+  the queue: no task row per event.
 - `stripe_events_prune` (periodic): events that changed nothing are deleted after
   WEBHOOK_EVENT_RETENTION_DAYS.
 """
@@ -31,9 +32,13 @@ from django.db.models.sql import InsertQuery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from carecall.payments import services
 from carecall.payments.gateway import PaymentGatewayError, WebhookEvent, get_gateway
-from carecall.payments.models import PaymentRequest, StripeEvent
+from carecall.payments.models import StripeEvent
+from carecall.payments.services.webhook_processing import (
+    EventFailed,
+    EventOutcome,
+    stripe_event_process,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -229,28 +234,26 @@ def _backoff(attempts: int) -> timedelta:
 
 
 def _event_process_claimed(row: StripeEvent, lease: datetime) -> str | None:
-    """Act on one event this worker holds the lease of. Returns the outcome if the event
+    """Act on one event this worker holds the lease of. Returns the outcome's text if the event
     changed nothing (the caller marks those done together); otherwise the row is written here:
-    done and changed, or the error and when to try again. No transaction is open while Stripe
+    done and changed, or the failure and when to try again. No transaction is open while Stripe
     is asked."""
-    gateway_trouble = False
-    changed = False
+    result: EventOutcome | EventFailed
     try:
-        outcome, changed = _process(row)
+        result = stripe_event_process(row)
     except PaymentGatewayError as error:
-        outcome = f"error: {error.message}"  # Stripe unreachable: worth asking again later
-        gateway_trouble = True
+        result = EventFailed(reason=error.message, gateway_trouble=True)
     except Exception as error:  # a rule or a bug: recorded, and never blocks other events
         logger.exception("Stripe event %s (%s) could not be processed", row.event_id, row.type)
-        outcome = f"error: {type(error).__name__}: {error}"
+        result = EventFailed(reason=f"{type(error).__name__}: {error}", gateway_trouble=False)
     mine = StripeEvent.objects.filter(pk=row.pk, claimed_until=lease)
-    if outcome.startswith("error:"):
+    if isinstance(result, EventFailed):
         attempts = row.attempts + 1
-        give_up = not gateway_trouble and attempts >= STRIPE_EVENT_MAX_ATTEMPTS
+        give_up = not result.gateway_trouble and attempts >= STRIPE_EVENT_MAX_ATTEMPTS
         # Left unprocessed, due again after the backoff, unless it failed too often for a
         # reason waiting will not fix: then it is kept for a person.
         mine.update(
-            outcome=outcome[:300],
+            outcome=result.text[:300],
             attempts=F("attempts") + 1,
             failed_at=timezone.now() if give_up else None,
             claimed_until=None,
@@ -259,79 +262,9 @@ def _event_process_claimed(row: StripeEvent, lease: datetime) -> str | None:
         if give_up:
             logger.error("Stripe event %s given up after %d tries", row.event_id, attempts)
         return None
-    if not changed:
-        return outcome[:300]
+    if not result.changed:
+        return result.text[:300]
     mine.update(
-        processed_at=timezone.now(), outcome=outcome[:300], changed=True, claimed_until=None
+        processed_at=timezone.now(), outcome=result.text[:300], changed=True, claimed_until=None
     )
     return None
-
-
-# The PaymentIntent events that can move a request (each re-reads the intent from Stripe);
-# created, requires_action and the like change nothing and cost no Stripe call.
-_INTENT_EVENTS = frozenset(
-    {
-        "payment_intent.succeeded",
-        "payment_intent.processing",
-        "payment_intent.payment_failed",
-        "payment_intent.canceled",
-    }
-)
-
-
-def _process(row: StripeEvent) -> tuple[str, bool]:
-    """What the event means for us. Returns (outcome, whether anything changed)."""
-    obj = row.payload.get("object") or {}
-    if row.type == "account.application.deauthorized":
-        if not row.account:
-            return "ignored: no account", False
-        created = int(row.payload.get("created") or 0) or None
-        if services.connection_forget_account(account_id=row.account, event_created=created):
-            return "forgot account", True
-        return "no current connection to forget", False
-    if row.type in ("refund.created", "refund.updated", "charge.refunded"):
-        return _process_refund_event(row, obj)
-    if row.type not in _INTENT_EVENTS:
-        return "ignored: type", False
-    pr = PaymentRequest.objects.filter(payment_intent_id=obj.get("id")).first()
-    if pr is None:
-        return "ignored: unknown PaymentIntent", False
-    if row.account != pr.stripe_account_id:
-        logger.warning("event %s for %s names account %s", row.event_id, pr.pk, row.account)
-        return "ignored: foreign account", False
-    if (
-        int(obj.get("amount") or -1) != pr.amount
-        or str(obj.get("currency", "")).upper() != pr.currency
-    ):
-        return "ignored: amount or currency differs", False
-    before = pr.status
-    # The body only says which request to look at: whatever the event type (succeeded,
-    # processing, payment_failed, canceled), the intent is re-read from Stripe (with the charge
-    # for the card's brand and last 4) and applied forward only. A forged, stale or reordered
-    # body changes nothing Stripe does not say. PaymentGatewayError: try again later.
-    services.payment_request_reconcile(payment_request=pr)
-    pr.refresh_from_db()
-    return f"applied: {pr.status}", pr.status != before
-
-
-def _process_refund_event(row: StripeEvent, obj: dict[str, Any]) -> tuple[str, bool]:
-    from carecall.payments.models import Refund
-    from carecall.payments.refunds import payment_request_refresh_refunds
-
-    refund = Refund.objects.filter(stripe_refund_id=str(obj.get("id") or "")).first()
-    if refund is not None:
-        pr: PaymentRequest | None = refund.payment_request
-    else:
-        pr = PaymentRequest.objects.filter(payment_intent_id=obj.get("payment_intent")).first()
-    if pr is None:
-        return "ignored: unknown PaymentIntent", False
-    if row.account != pr.stripe_account_id:
-        return "ignored: foreign account", False
-    # Amounts and statuses are re-read from Stripe (our refunds still pending, and the charge's
-    # refunded total), never taken from the body.
-    changed = payment_request_refresh_refunds(payment_request=pr)
-    if refund is not None:
-        return f"refund {refund.pk} applied", changed
-    if row.type == "charge.refunded":
-        return "synced refunded amount", changed
-    return "refund made outside CareCall: synced refunded amount", changed

@@ -75,7 +75,7 @@ def test_the_code_and_its_copy_keep_every_import_contract(copy: Path) -> None:
             "calls does not import payments",
         ),
         (
-            "carecall.payments.services",
+            "carecall.payments.services.requests",
             "import stripe",
             "Only carecall.payments.stripe_gateway imports stripe",
         ),

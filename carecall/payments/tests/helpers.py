@@ -29,7 +29,8 @@ from carecall.clinic_apps.services import app_request_create, app_request_decide
 from carecall.orgs.models import Clinic
 from carecall.payments.models import PaymentRequest, StripeConnection
 from carecall.payments.schemas import PaymentOut
-from carecall.payments.services import connection_complete, payment_request_create
+from carecall.payments.services.connection import connection_complete
+from carecall.payments.services.requests import payment_request_create
 from testsupport.world import World, client_for
 
 HARBOUR = stripe_sandbox.HARBOUR_GP_ACCOUNT_ID

@@ -15,8 +15,10 @@ from carecall.clinic_apps.services import app_request_create, app_request_decide
 from carecall.core.errors import ServiceError
 from carecall.payments.audit_actions import PaymentAction
 from carecall.payments.gateway import PaymentGatewayError
-from carecall.payments.refunds import receipt_resend, refund_create
-from carecall.payments.services import connection_remove, payment_request_cancel
+from carecall.payments.services.cancellation import payment_request_cancel
+from carecall.payments.services.connection import connection_remove
+from carecall.payments.services.receipt_email import receipt_resend
+from carecall.payments.services.refunds import refund_create
 from carecall.payments.tests.helpers import (
     NORTHSIDE,
     connect_clinic,

@@ -17,9 +17,9 @@ from django.utils import timezone
 
 import stripe_sandbox
 from carecall.orgs.models import Clinic
-from carecall.payments import services
 from carecall.payments.models import PaymentRequest, PaymentStatus, StripeConnection, StripeEvent
-from carecall.payments.services import connection_complete
+from carecall.payments.services import cancellation, connection
+from carecall.payments.services.connection import connection_complete
 from carecall.payments.tests.helpers import (
     CALLBACK_URL,
     HARBOUR,
@@ -455,14 +455,14 @@ def test_one_request_failing_to_cancel_does_not_leave_the_others_open(
     with django_capture_on_commit_callbacks(execute=True):
         first = request_payment(connected, call, description="First")
         second = request_payment(connected, call, description="Second")
-    real_cancel = services._cancel_locally
+    real_cancel = cancellation.payment_request_cancel_locally
 
     def cancel(payment_request_id: Any, reason: str, actor: Any = None) -> bool:
         if payment_request_id == first.pk:
             raise RuntimeError("a rule broke on this one")
         return real_cancel(payment_request_id, reason, actor)
 
-    monkeypatch.setattr(services, "_cancel_locally", cancel)
+    monkeypatch.setattr(cancellation, "payment_request_cancel_locally", cancel)
     client = client_for(connected.clinic_admin)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("payments:connect_remove", args=[connected.harbour.pk]))
@@ -479,15 +479,15 @@ def test_removing_while_another_admin_connected_a_new_account_says_so_and_keeps_
     sandbox: stripe_sandbox.SandboxServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    real_deauthorize = services.get_gateway().oauth_deauthorize
+    real_deauthorize = connection.get_gateway().oauth_deauthorize
 
     def deauthorize_while_another_admin_changes(*, account_id: str) -> None:
         real_deauthorize(account_id=account_id)
         StripeConnection.objects.filter(clinic=connected.harbour).update(account_id=NORTHSIDE)
 
-    gateway = services.get_gateway()
+    gateway = connection.get_gateway()
     monkeypatch.setattr(gateway, "oauth_deauthorize", deauthorize_while_another_admin_changes)
-    monkeypatch.setattr(services, "get_gateway", lambda: gateway)
+    monkeypatch.setattr(connection, "get_gateway", lambda: gateway)
     client = client_for(connected.clinic_admin)
     response = client.post(reverse("payments:connect_remove", args=[connected.harbour.pk]))
 
@@ -502,7 +502,7 @@ def test_a_deauthorization_is_ignored_when_the_account_is_connected_again_while_
 ) -> None:
     """Stripe says access is gone, but by the time the row is locked the clinic has connected
     the account again: that fresh connection is not what the event was about."""
-    gateway = services.get_gateway()
+    gateway = connection.get_gateway()
     sandbox.disconnect_account(HARBOUR)
     real_retrieve = gateway.account_retrieve
 
@@ -515,7 +515,7 @@ def test_a_deauthorization_is_ignored_when_the_account_is_connected_again_while_
             )
 
     monkeypatch.setattr(gateway, "account_retrieve", retrieve_while_reconnected)
-    monkeypatch.setattr(services, "get_gateway", lambda: gateway)
+    monkeypatch.setattr(connection, "get_gateway", lambda: gateway)
 
-    assert services.connection_forget_account(account_id=HARBOUR) is False
+    assert connection.connection_forget_account(account_id=HARBOUR) is False
     assert StripeConnection.objects.filter(clinic=connected.harbour, account_id=HARBOUR).exists()

@@ -15,7 +15,8 @@ import stripe_sandbox
 from carecall.calls.models import Visit
 from carecall.calls.tests.ws import Call, Socket, Sockets, db, start_call
 from carecall.payments.models import PaymentRequest
-from carecall.payments.services import payment_request_create, payment_request_reconcile
+from carecall.payments.services.intents import payment_request_reconcile
+from carecall.payments.services.requests import payment_request_create
 from carecall.payments.tests.helpers import pay_at_stripe
 from testsupport.world import World
 

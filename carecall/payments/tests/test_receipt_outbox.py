@@ -18,7 +18,7 @@ from carecall.notifications.models import OutboxEmail
 from carecall.notifications.services import email_outbox_send_due
 from carecall.notifications.tests.failing_backend import PATH as FAILING
 from carecall.payments.models import PaymentRequest, PaymentStatus
-from carecall.payments.services import payments_reconcile
+from carecall.payments.services.reconcile import payments_reconcile
 from carecall.payments.tests.helpers import (
     Call,
     deliver_webhook,

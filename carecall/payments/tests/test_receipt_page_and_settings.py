@@ -24,7 +24,7 @@ from carecall.notifications.models import OutboxEmail
 from carecall.payments.audit_actions import PaymentAction
 from carecall.payments.models import ClinicReceiptDetails, PaymentRequest, ProviderNumber
 from carecall.payments.receipts import abn_is_valid
-from carecall.payments.refunds import refund_create
+from carecall.payments.services.refunds import refund_create
 from carecall.payments.tests.helpers import (
     Call,
     pay_at_stripe,

@@ -293,7 +293,7 @@ def test_a_request_whose_reconcile_raises_does_not_stop_the_others_nor_the_email
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     from carecall.notifications.models import OutboxEmail
-    from carecall.payments import services
+    from carecall.payments.services import reconcile
 
     with django_capture_on_commit_callbacks(execute=True):
         other = request_payment(connected, call, description="Second item")
@@ -312,7 +312,7 @@ def test_a_request_whose_reconcile_raises_does_not_stop_the_others_nor_the_email
     def broken_expire(*, payment_request: PaymentRequest) -> bool:
         raise RuntimeError("a bug in expiry")
 
-    monkeypatch.setattr(services, "payment_request_expire", broken_expire)
+    monkeypatch.setattr(reconcile, "payment_request_expire", broken_expire)
 
     with django_capture_on_commit_callbacks(execute=True):
         output = _reconcile()
@@ -330,7 +330,7 @@ def test_a_request_whose_reconcile_raises_does_not_stop_the_others_nor_the_email
 def test_each_later_step_of_reconcile_runs_when_an_earlier_one_raises(
     pr: PaymentRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from carecall.payments import services
+    from carecall.payments.services import reconcile
 
     ran: list[str] = []
 
@@ -341,10 +341,10 @@ def test_each_later_step_of_reconcile_runs_when_an_earlier_one_raises(
 
         return step
 
-    monkeypatch.setattr(services, "_reconcile_refunds", broken("refunds"))
-    monkeypatch.setattr(services, "email_outbox_send_due", broken("emails"))
+    monkeypatch.setattr(reconcile, "_reconcile_refunds", broken("refunds"))
+    monkeypatch.setattr(reconcile, "email_outbox_send_due", broken("emails"))
 
-    counts = services.payments_reconcile()
+    counts = reconcile.payments_reconcile()
 
     assert ran == ["refunds", "emails"]
     assert counts["errors"] == 2

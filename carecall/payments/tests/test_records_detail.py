@@ -16,7 +16,7 @@ from carecall.audit.models import AuditEntry
 from carecall.audit.services import audit_record
 from carecall.payments.audit_actions import PaymentAction
 from carecall.payments.models import PaymentRequest, PaymentStatus
-from carecall.payments.services import payment_request_cancel
+from carecall.payments.services.cancellation import payment_request_cancel
 from carecall.payments.tests.helpers import request_payment
 from carecall.payments.tests.test_records_support import (
     add_request,

@@ -28,7 +28,8 @@ from carecall.audit.models import AuditEntry
 from carecall.calls.models import Participant, ParticipantKind, Visit
 from carecall.orgs.models import Clinic
 from carecall.payments.models import PAID_STATUSES, PaymentRequest, PaymentStatus
-from carecall.payments.services import payment_request_reconcile, payment_request_set_email
+from carecall.payments.services.intents import payment_request_reconcile
+from carecall.payments.services.requests import payment_request_set_email
 from carecall.payments.tests.helpers import pay_at_stripe, request_payment, start_call
 from testsupport.world import World
 

@@ -22,11 +22,11 @@ import stripe_sandbox
 from carecall.audit.models import AuditEntry
 from carecall.core.errors import ServiceError
 from carecall.orgs.models import Clinic
-from carecall.payments import refunds
 from carecall.payments.audit_actions import PaymentAction
 from carecall.payments.gateway import RefundResult, get_gateway
 from carecall.payments.models import PaymentRequest, PaymentStatus, Refund, RefundStatus
-from carecall.payments.refunds import refund_create, refunds_resume_unsent
+from carecall.payments.services import refunds
+from carecall.payments.services.refunds import refund_create, refunds_resume_unsent
 from carecall.payments.stripe_gateway import StripeCalledInTransaction
 from carecall.payments.tests.helpers import stripe_client
 from carecall.payments.tests.test_records_support import paid_request

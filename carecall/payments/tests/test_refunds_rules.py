@@ -23,8 +23,8 @@ from carecall.audit.models import AuditEntry
 from carecall.core.errors import ServiceError
 from carecall.payments.audit_actions import PaymentAction
 from carecall.payments.models import PaymentRequest, PaymentStatus, Refund, RefundStatus
-from carecall.payments.refunds import refund_create, refundable_amount
-from carecall.payments.services import payment_request_reconcile
+from carecall.payments.services.intents import payment_request_reconcile
+from carecall.payments.services.refunds import refund_create, refundable_amount
 from carecall.payments.tests.helpers import (
     pay_at_stripe,
     request_payment,

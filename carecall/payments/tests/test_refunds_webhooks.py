@@ -21,8 +21,8 @@ from carecall.payments.models import (
     RefundStatus,
     StripeEvent,
 )
-from carecall.payments.refunds import refundable_amount
-from carecall.payments.services import payments_reconcile
+from carecall.payments.services.reconcile import payments_reconcile
+from carecall.payments.services.refunds import refundable_amount
 from carecall.payments.tests.helpers import deliver_webhook, event_body, stripe_client
 from carecall.payments.tests.test_records_support import paid_request
 from carecall.payments.tests.webhook_recorder import Delivery, WebhookRecorder
@@ -443,7 +443,7 @@ def test_a_refund_that_requires_action_stays_pending_until_stripe_settles_it(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     from carecall.payments.gateway import RefundResult
-    from carecall.payments.refunds import refund_apply_result
+    from carecall.payments.services.refunds import refund_apply_result
 
     stripe_refund = _refund_at_stripe(sandbox, paid, 3000)
     refund = _pending_refund(connected, paid, stripe_refund)

@@ -16,10 +16,10 @@ from carecall.audit.models import AuditEntry
 from carecall.calls.models import Participant, ParticipantKind
 from carecall.calls.services import participant_leave, visit_end
 from carecall.core.errors import ServiceError
-from carecall.payments import services
 from carecall.payments.audit_actions import PaymentAction
 from carecall.payments.gateway import Intent
 from carecall.payments.models import OPEN_STATUSES, PaymentRequest, StripeConnection
+from carecall.payments.services import connection, requests
 from carecall.payments.tests.helpers import (
     HARBOUR,
     Call,
@@ -40,7 +40,7 @@ def _while_stripe_makes_the_intent(
 ) -> list[Intent]:
     """Run `meanwhile` inside the (slow) intent create, after Stripe made the intent; returns
     the intents made."""
-    real = services.get_gateway()
+    real = requests.get_gateway()
     made: list[Intent] = []
 
     class Slow:
@@ -54,7 +54,7 @@ def _while_stripe_makes_the_intent(
                 meanwhile()
             return intent
 
-    monkeypatch.setattr(services, "get_gateway", Slow)
+    monkeypatch.setattr(requests, "get_gateway", Slow)
     return made
 
 
@@ -87,7 +87,7 @@ def test_an_account_changed_while_stripe_makes_the_intent_gets_no_request_and_it
             },
         )
         code = parse_qs(urlsplit(location).query)["code"][0]
-        services.connection_complete(
+        connection.connection_complete(
             actor=connected.clinic_admin, clinic=call.visit.clinic, code=code
         )
 
@@ -111,7 +111,9 @@ def test_an_account_removed_while_stripe_makes_the_intent_gets_no_request(
 ) -> None:
     made = _while_stripe_makes_the_intent(
         monkeypatch,
-        lambda: services.connection_remove(actor=connected.clinic_admin, clinic=connected.harbour),
+        lambda: connection.connection_remove(
+            actor=connected.clinic_admin, clinic=connected.harbour
+        ),
     )
 
     with pytest.raises(ServiceError) as refused:
@@ -131,7 +133,7 @@ def test_a_request_saved_while_the_account_is_being_removed_is_cancelled_with_it
 ) -> None:
     """The request's insert wins the race against the removal's first sweep (at Stripe): the
     removal's last step, under the connection's lock, cancels it too."""
-    real_sweep = services._cancel_open_requests
+    real_sweep = connection.payment_requests_cancel_open
     sneaked: list[PaymentRequest] = []
 
     def sweep(*, clinic_id: int | None, account_id: str, reason: str, at_stripe: bool) -> int:
@@ -142,9 +144,9 @@ def test_a_request_saved_while_the_account_is_being_removed_is_cancelled_with_it
             sneaked.append(request_payment(connected, call))
         return count
 
-    monkeypatch.setattr(services, "_cancel_open_requests", sweep)
+    monkeypatch.setattr(connection, "payment_requests_cancel_open", sweep)
 
-    services.connection_remove(actor=connected.clinic_admin, clinic=connected.harbour)
+    connection.connection_remove(actor=connected.clinic_admin, clinic=connected.harbour)
 
     (pr,) = sneaked
     pr.refresh_from_db()
@@ -209,7 +211,7 @@ def test_a_reference_taken_just_before_the_insert_cancels_the_orphan_intent_and_
 ) -> None:
     first = request_payment(connected, call)
     # As if another request took this reference after _free_reference had looked.
-    monkeypatch.setattr(services, "_free_reference", lambda: first.reference)
+    monkeypatch.setattr(requests, "_free_reference", lambda: first.reference)
     made = _while_stripe_makes_the_intent(monkeypatch, lambda: None)
 
     with pytest.raises(ServiceError) as refused:
@@ -234,7 +236,7 @@ def test_an_insert_failing_for_any_reason_leaves_nothing_and_cancels_the_orphan_
         raise RuntimeError("the audit trail is unavailable")
 
     made = _while_stripe_makes_the_intent(monkeypatch, lambda: None)
-    monkeypatch.setattr(services, "audit_record", broken_audit)
+    monkeypatch.setattr(requests, "audit_record", broken_audit)
 
     with pytest.raises(RuntimeError):
         request_payment(connected, call)
@@ -252,7 +254,7 @@ def test_a_taken_reference_is_never_given_and_the_intents_metadata_has_the_one_s
 ) -> None:
     first = request_payment(connected, call)
     drawn = iter([first.reference, first.reference, "CC-FREE23"])
-    monkeypatch.setattr(services, "_new_reference", lambda: next(drawn))
+    monkeypatch.setattr(requests, "_new_reference", lambda: next(drawn))
 
     second = request_payment(connected, call, description="Second")
 

@@ -13,9 +13,9 @@ from django.test import Client
 
 import stripe_sandbox
 from carecall.audit.models import AuditEntry
-from carecall.payments import services
 from carecall.payments.audit_actions import PaymentAction
 from carecall.payments.models import PaymentRequest, PaymentStatus
+from carecall.payments.services import requests
 from carecall.payments.tests.helpers import (
     HARBOUR,
     Call,
@@ -224,7 +224,7 @@ def test_no_database_transaction_is_held_open_while_stripe_makes_the_intent(
     connected: World, call: Call, sandbox: stripe_sandbox.SandboxServer, monkeypatch: Any
 ) -> None:
     """A slow Stripe must not keep a write lock (SQLite has one writer for every clinic)."""
-    real = services.get_gateway()
+    real = requests.get_gateway()
     depth_at_call: list[int] = []
 
     class Watching:
@@ -235,7 +235,7 @@ def test_no_database_transaction_is_held_open_while_stripe_makes_the_intent(
             depth_at_call.append(len(connection.atomic_blocks))
             return real.intent_create(**kwargs)
 
-    monkeypatch.setattr(services, "get_gateway", Watching)
+    monkeypatch.setattr(requests, "get_gateway", Watching)
     depth_before = len(connection.atomic_blocks)  # the test's own transaction
 
     pr = request_payment(connected, call)

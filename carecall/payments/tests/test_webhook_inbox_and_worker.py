@@ -22,10 +22,12 @@ from django_tasks_db.models import DBTaskResult
 
 import stripe_sandbox
 from carecall.audit.models import AuditEntry
+from carecall.core.errors import ServiceError
 from carecall.jobs.worker import worker_drain, worker_start
-from carecall.payments import services, webhooks
+from carecall.payments import webhooks
 from carecall.payments.audit_actions import PaymentAction
 from carecall.payments.models import PaymentRequest, PaymentStatus, StripeEvent
+from carecall.payments.services import intents, webhook_processing
 from carecall.payments.tests.helpers import (
     Call,
     CallListener,
@@ -216,14 +218,14 @@ def test_an_event_that_raises_does_not_stop_the_others_and_is_given_up_after_fiv
     decline_at_stripe(sandbox, other)  # what its event says (the worker re-reads it)
     broken = _stored_event(pr, "evt_broken")
     good = _stored_event(other, "evt_good")
-    real_process = webhooks._process
+    real_process = webhooks.stripe_event_process
 
-    def process(row: StripeEvent) -> tuple[str, bool]:
+    def process(row: StripeEvent) -> webhook_processing.EventOutcome:
         if row.event_id == "evt_broken":
             raise ValueError("something unexpected in the event")
         return real_process(row)
 
-    monkeypatch.setattr(webhooks, "_process", process)
+    monkeypatch.setattr(webhooks, "stripe_event_process", process)
 
     with django_capture_on_commit_callbacks(execute=True):
         worker_drain()
@@ -257,9 +259,9 @@ def test_an_event_breaking_a_payment_rule_is_recorded_not_raised(
     event = _stored_event(pr, "evt_rule")
 
     def refuse(**_kwargs: Any) -> PaymentRequest:
-        raise services.ServiceError("Stripe's amount or currency differs from the request")
+        raise ServiceError("Stripe's amount or currency differs from the request")
 
-    monkeypatch.setattr(services, "payment_request_apply_intent", refuse)
+    monkeypatch.setattr(intents, "payment_request_apply_intent", refuse)
     assert webhooks.stripe_events_process_due() == 1
 
     event.refresh_from_db()
@@ -361,13 +363,13 @@ def test_a_batch_running_past_half_its_lease_hands_the_rest_back(
     second = _stored_event(other, "evt_second")
     decline_at_stripe(sandbox, pr)  # what their events say (the worker re-reads them)
     decline_at_stripe(sandbox, other)
-    real_process = webhooks._process
+    real_process = webhooks.stripe_event_process
 
-    def slow(row: StripeEvent) -> tuple[str, bool]:
+    def slow(row: StripeEvent) -> webhook_processing.EventOutcome:
         time.sleep(0.6)  # past half the lease
         return real_process(row)
 
-    monkeypatch.setattr(webhooks, "_process", slow)
+    monkeypatch.setattr(webhooks, "stripe_event_process", slow)
     with django_capture_on_commit_callbacks(execute=True):
         assert webhooks.stripe_events_process_due() == 2
 
@@ -375,7 +377,7 @@ def test_a_batch_running_past_half_its_lease_hands_the_rest_back(
     second.refresh_from_db()
     assert first.processed_at is not None and first.outcome == "applied: failed"
     assert (second.processed_at, second.claimed_until, second.attempts) == (None, None, 0)
-    monkeypatch.setattr(webhooks, "_process", real_process)
+    monkeypatch.setattr(webhooks, "stripe_event_process", real_process)
     with django_capture_on_commit_callbacks(execute=True):
         assert worker_drain() == 1
     other.refresh_from_db()
@@ -405,15 +407,15 @@ def test_two_workers_at_once_process_each_event_once_and_send_one_receipt_each(
 
     calls: collections.Counter[str] = collections.Counter()
     lock = threading.Lock()
-    real_process = webhooks._process
+    real_process = webhooks.stripe_event_process
 
-    def counting(row: StripeEvent) -> tuple[str, bool]:
+    def counting(row: StripeEvent) -> webhook_processing.EventOutcome:
         with lock:
             calls[row.event_id] += 1
         time.sleep(0.02)  # widen the window two workers could share
         return real_process(row)
 
-    monkeypatch.setattr(webhooks, "_process", counting)
+    monkeypatch.setattr(webhooks, "stripe_event_process", counting)
     monkeypatch.setattr(webhooks, "STRIPE_EVENT_BATCH", 3)
     workers = [worker_start(threads=2, poll_seconds=0.01, periodic=False) for _ in range(2)]
     try:

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from carecall.payments.services import payments_reconcile
+from carecall.payments.services.reconcile import payments_reconcile
 
 
 class Command(BaseCommand):

@@ -17,7 +17,7 @@ from carecall.calls.services import guest_invite_create
 from carecall.orgs.invitations import invitation_create, token_hash
 from carecall.orgs.models import Invitation, Role
 from carecall.payments.models import PaymentRequest
-from carecall.payments.services import payment_request_reconcile
+from carecall.payments.services.intents import payment_request_reconcile
 from carecall.payments.tests.helpers import Call, pay_at_stripe, request_payment, start_call
 
 INVITATION_TOKEN = "bad-input-catalogue-invitation-token-0123456789"

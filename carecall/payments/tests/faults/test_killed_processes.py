@@ -29,8 +29,8 @@ from carecall.payments.models import (
     RefundStatus,
     StripeEvent,
 )
-from carecall.payments.reconcile import intents_orphaned_cancel
-from carecall.payments.services import payment_request_reconcile, payments_reconcile
+from carecall.payments.services.intents import payment_request_reconcile
+from carecall.payments.services.reconcile import intents_orphaned_cancel, payments_reconcile
 from carecall.payments.tests.faults.invariants import StatusHistory, assert_money_invariants
 from carecall.payments.tests.helpers import (
     HARBOUR,
@@ -102,7 +102,7 @@ def test_app_killed_between_stripe_making_the_intent_and_the_insert(
         sandbox,
         "from carecall.accounts.models import User\n"
         "from carecall.calls.models import Visit\n"
-        "from carecall.payments.services import payment_request_create\n"
+        "from carecall.payments.services.requests import payment_request_create\n"
         f"payment_request_create(actor=User.objects.get(pk={connected.clinician.pk}), "
         f"visit=Visit.objects.get(pk='{call.visit.pk}'), amount_text='85.00', "
         "description='Killed before the insert')\n",
@@ -135,7 +135,7 @@ def test_app_killed_between_the_card_being_charged_and_complete_recording_it(
         sandbox,
         "import sys\n"
         "from carecall.payments.models import PaymentRequest\n"
-        "from carecall.payments.services import payment_request_reconcile\n"
+        "from carecall.payments.services.intents import payment_request_reconcile\n"
         f"pr = PaymentRequest.objects.get(pk='{pr.pk}')\n"
         "print('asking Stripe', flush=True)\n"
         "payment_request_reconcile(payment_request=pr)\n",
@@ -178,7 +178,7 @@ def test_app_killed_in_the_middle_of_a_refund(
         sandbox,
         "from carecall.accounts.models import User\n"
         "from carecall.payments.models import PaymentRequest\n"
-        "from carecall.payments.refunds import refund_create\n"
+        "from carecall.payments.services.refunds import refund_create\n"
         f"refund_create(actor=User.objects.get(pk={connected.clinic_admin.pk}), "
         f"payment_request=PaymentRequest.objects.get(pk='{pr.pk}'), amount_text='30.00', "
         "reason='requested_by_customer', note='', form_token='killed-mid-refund')\n",

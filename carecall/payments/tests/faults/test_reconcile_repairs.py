@@ -15,9 +15,9 @@ import stripe_sandbox
 from carecall.core.errors import ServiceError
 from carecall.payments.gateway import PaymentGatewayError
 from carecall.payments.models import PaymentRequest, PaymentStatus, Refund, RefundStatus
-from carecall.payments.reconcile import intents_orphaned_cancel
-from carecall.payments.refunds import refund_create
-from carecall.payments.services import payment_request_reconcile, payments_reconcile
+from carecall.payments.services.intents import payment_request_reconcile
+from carecall.payments.services.reconcile import intents_orphaned_cancel, payments_reconcile
+from carecall.payments.services.refunds import refund_create
 from carecall.payments.tests.faults.invariants import StatusHistory, assert_money_invariants
 from carecall.payments.tests.helpers import (
     HARBOUR,

@@ -120,7 +120,7 @@ def test_an_error_after_the_commit_never_cancels_a_saved_requests_intent(
 
     post_save.connect(fails_after_commit, sender=PaymentRequest, weak=False)
     try:
-        with caplog.at_level(logging.ERROR, logger="carecall.payments.services"):
+        with caplog.at_level(logging.ERROR, logger="carecall.payments.services.requests"):
             pr = request_payment(connected, call)
     finally:
         post_save.disconnect(fails_after_commit, sender=PaymentRequest)

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 import stripe_sandbox
 from carecall.payments.models import PaymentRequest, PaymentStatus
-from carecall.payments.services import payments_reconcile
+from carecall.payments.services.reconcile import payments_reconcile
 from carecall.payments.tests.faults.invariants import StatusHistory, assert_money_invariants
 from carecall.payments.tests.helpers import (
     Call,

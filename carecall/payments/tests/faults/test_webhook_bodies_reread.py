@@ -13,7 +13,7 @@ from django.test import Client
 
 import stripe_sandbox
 from carecall.payments.models import PaymentRequest, PaymentStatus, StripeEvent
-from carecall.payments.services import payment_request_reconcile
+from carecall.payments.services.intents import payment_request_reconcile
 from carecall.payments.tests.faults.invariants import StatusHistory, assert_money_invariants
 from carecall.payments.tests.helpers import (
     Call,

@@ -1,6 +1,8 @@
-"""What reconcile asks Stripe beyond the requests it knows are stuck: intents CareCall made but
-never saved (orphans), and refunds that reached Stripe but not CareCall.
+"""The reconcile job (`payments_reconcile`): what Stripe says that CareCall has not heard of.
 
+- **Stuck requests**, unpaid for a while, are re-read from Stripe; overdue ones expire.
+- **Pending refunds** are asked about again; refunds a killed process reserved but never
+  recorded are sent again with their idempotency key (`refunds_resume_unsent`).
 - **Orphan intents.** An intent is made before its request's row is written (no lock is held
   while Stripe is asked). If the process is killed in between, or Stripe's answer comes too late,
   Stripe keeps an open intent nobody can pay (nobody has its client secret). Each connected
@@ -22,13 +24,28 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
+from carecall.core.errors import ServiceError
+from carecall.notifications.services import email_outbox_send_due
 from carecall.payments.gateway import PaymentGatewayError, RefundResult, get_gateway
-from carecall.payments.models import PaymentRequest, Refund, RefundStatus, StripeConnection
+from carecall.payments.models import (
+    OPEN_STATUSES,
+    PaymentRequest,
+    Refund,
+    RefundStatus,
+    StripeConnection,
+)
+from carecall.payments.services.intents import payment_request_reconcile
+from carecall.payments.services.refunds import (
+    payment_request_refresh_refunds,
+    refund_apply_result,
+    refunds_resume_unsent,
+)
+from carecall.payments.services.requests import payment_request_expire
 
 logger = logging.getLogger(__name__)
 
@@ -101,8 +118,6 @@ def _request_named(metadata: dict[str, str], *, clinic_id: int) -> uuid.UUID | N
 def refunds_recent_sync() -> int:
     """Re-read the payments that have a refund at Stripe CareCall has not seen settled.
     Returns how many payments changed."""
-    from carecall.payments.refunds import payment_request_refresh_refunds
-
     since = int((timezone.now() - REFUND_LOOKBACK).timestamp())
     changed = 0
     for connection in StripeConnection.objects.order_by("pk"):
@@ -155,3 +170,84 @@ def _refunds_unseen(pr: PaymentRequest, at_stripe: list[RefundResult]) -> bool:
         ):
             return True
     return False
+
+
+def payments_reconcile(*, older_than: timedelta = timedelta(minutes=3)) -> dict[str, int]:
+    """Re-read from Stripe every request stuck unpaid for a while; expire overdue ones; ask
+    again about pending refunds; send the outbox emails that are due. (Stored webhook events
+    are the workers' job: `payments/webhooks.py`.)"""
+    counts = {"checked": 0, "changed": 0, "expired": 0, "errors": 0, "refunds": 0}
+    cutoff = timezone.now() - older_than
+    counts["emails"] = 0
+    # One broken request, refund, event or email must not stop the others, nor the later steps
+    # (which would then never run again): each is logged, counted as an error, and passed by.
+    stuck = PaymentRequest.objects.filter(status__in=OPEN_STATUSES, updated_at__lte=cutoff)
+    for pr in stuck.iterator():
+        try:
+            if pr.expires_at <= timezone.now():
+                counts["expired"] += int(payment_request_expire(payment_request=pr))
+                continue
+            counts["checked"] += 1
+            before = pr.status
+            after = payment_request_reconcile(payment_request=pr).status
+        except (PaymentGatewayError, ServiceError) as error:
+            counts["errors"] += 1
+            logger.warning("reconcile %s: %s", pr.pk, error)
+            continue
+        except Exception:
+            counts["errors"] += 1
+            logger.exception("reconcile: payment request %s failed", pr.pk)
+            continue
+        counts["changed"] += int(after != before)
+    try:
+        counts["refunds"] = _reconcile_refunds(cutoff)
+    except Exception:
+        counts["errors"] += 1
+        logger.exception("reconcile: pending refunds could not be checked")
+    counts["refunds_resumed"] = counts["refunds_synced"] = counts["orphans_cancelled"] = 0
+    # Refunds a killed process reserved but never recorded; then what Stripe refunded that we
+    # never heard of (a lost answer plus a lost webhook); then intents whose request was never
+    # saved (below).
+
+    for name, step in (
+        ("refunds_resumed", refunds_resume_unsent),
+        ("refunds_synced", refunds_recent_sync),
+        ("orphans_cancelled", intents_orphaned_cancel),
+    ):
+        try:
+            counts[name] = step()
+        except Exception:
+            counts["errors"] += 1
+            logger.exception("reconcile: %s failed", name)
+    try:
+        # Emails (receipts among them) whose after-commit try failed: retried, with backoff.
+        counts["emails"] = email_outbox_send_due()["sent"]
+    except Exception:
+        counts["errors"] += 1
+        logger.exception("reconcile: the email outbox could not be sent")
+    return counts
+
+
+def _reconcile_refunds(cutoff: datetime) -> int:
+    """Refunds still pending at Stripe after a while: ask again."""
+
+    changed = 0
+    pending = Refund.objects.filter(
+        status=RefundStatus.PENDING, updated_at__lte=cutoff, stripe_refund_id__isnull=False
+    ).select_related("payment_request")
+    for refund in pending:
+        before = refund.status
+        try:
+            result = get_gateway().refund_retrieve(
+                account_id=refund.payment_request.stripe_account_id,
+                refund_id=refund.stripe_refund_id or "",
+            )
+            after = refund_apply_result(refund=refund, result=result).status
+        except PaymentGatewayError as error:
+            logger.warning("reconcile refund %s: %s", refund.pk, error.message)
+            continue
+        except Exception:
+            logger.exception("reconcile: refund %s failed", refund.pk)
+            continue
+        changed += int(after != before)
+    return changed

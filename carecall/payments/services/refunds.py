@@ -1,4 +1,4 @@
-"""Refunds of paid requests (clinic admins and org admins), and resending receipts.
+"""Refunds of paid requests (clinic admins and org admins).
 
 No Stripe call is made while a database transaction is open: Stripe can take ~30 s, and on
 SQLite a transaction that has written holds the one write lock of every clinic. A refund cannot
@@ -45,7 +45,7 @@ from carecall.payments.models import (
     RefundReason,
     RefundStatus,
 )
-from carecall.payments.services import receipt_send
+from carecall.payments.services.announce import payment_request_announce
 
 logger = logging.getLogger(__name__)
 
@@ -337,8 +337,6 @@ def _stripe_refunded(pr: PaymentRequest) -> int:
 
 
 def _set_refunded(pr: PaymentRequest, total: int) -> None:
-    from carecall.payments.services import announce
-
     total = min(total, pr.amount)
     if total <= pr.amount_refunded and pr.status != PaymentStatus.PAID:
         return
@@ -348,7 +346,7 @@ def _set_refunded(pr: PaymentRequest, total: int) -> None:
     elif total > 0:
         pr.status = PaymentStatus.PARTIALLY_REFUNDED
     pr.save(update_fields=["amount_refunded", "status", "updated_at"])
-    announce(pr)
+    payment_request_announce(pr)
 
 
 def payment_request_sync_refunded(*, payment_request: PaymentRequest, amount_refunded: int) -> None:
@@ -445,9 +443,7 @@ def _refunded_given_back(payment_request: PaymentRequest, stripe_refunded: int) 
         else:
             pr.status = PaymentStatus.PAID
         pr.save(update_fields=["amount_refunded", "status", "updated_at"])
-        from carecall.payments.services import announce
-
-        announce(pr)
+        payment_request_announce(pr)
 
 
 def _refunds_state(pr: PaymentRequest) -> tuple[object, ...]:
@@ -457,25 +453,3 @@ def _refunds_state(pr: PaymentRequest) -> tuple[object, ...]:
         fresh.amount_refunded,
         tuple(fresh.refunds.order_by("pk").values_list("pk", "status")),
     )
-
-
-def receipt_resend(*, actor: User, payment_request: PaymentRequest) -> None:
-    clinic_for_user(actor, payment_request.clinic_id, roles=MANAGERS)
-    pr = payment_request
-    if pr.status not in (
-        PaymentStatus.PAID,
-        PaymentStatus.PARTIALLY_REFUNDED,
-        PaymentStatus.REFUNDED,
-    ):
-        raise ServiceError(_("Only a paid payment has a receipt."))
-    if not pr.receipt_email:
-        raise ServiceError(_("The patient gave no email address for a receipt."))
-    with transaction.atomic():
-        receipt_send(pr)
-        audit_record(
-            action=PaymentAction.RECEIPT_RESENT,
-            actor=actor,
-            clinic=pr.clinic,
-            target=f"payment:{pr.pk}",
-            summary=f"Receipt for {pr.reference} resent to {pr.receipt_email}",
-        )
