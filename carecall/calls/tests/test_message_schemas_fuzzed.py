@@ -34,7 +34,7 @@ JSON_VALUES = st.recursive(
     max_leaves=12,
 )
 SCHEMAS = st.sampled_from([CALL_INBOUND, WAITING_AREA_INBOUND, OUTBOUND])
-TYPES = st.sampled_from(sorted({*CALL_INBOUND, *OUTBOUND}) + ["", "nope"])
+TYPES = st.sampled_from([*sorted({*CALL_INBOUND, *OUTBOUND}), "", "nope"])
 FIELDS = st.sampled_from(
     ["to", "description", "candidate", "audio", "video", "sdp", "type", "id", "request", "x"]
 )
