@@ -37,7 +37,7 @@ EXPECTED: dict[str, dict[str, list[object]]] = {
     ADMIN: {"GET": [LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, 200, LOGIN, LOGIN]},
     "accounts:password_reset": {
         "GET": [200, 200, 200, 200, 200, 200, 200, 200],
-        "POST": [200, 200, 200, 200, 200, 200, 200, 200],
+        "POST": [400, 400, 400, 400, 400, 400, 400, 400],
     },
     "accounts:password_reset_complete": {
         "GET": [200, 200, 200, 200, 200, 200, 200, 200],
@@ -53,7 +53,7 @@ EXPECTED: dict[str, dict[str, list[object]]] = {
     },
     "accounts:sign_in": {
         "GET": [302, 302, 302, 302, 302, 302, 200, 200],
-        "POST": [302, 302, 302, 302, 302, 302, 200, 200],
+        "POST": [302, 302, 302, 302, 302, 302, 400, 400],
     },
     "accounts:sign_out": {
         "GET": [405, 405, 405, 405, 405, 405, 405, 405],
