@@ -49,7 +49,7 @@ from carecall.payments.access import payment_is_visible, payments_visible
 from carecall.payments.bodies import NoBody, PayerEmailBody, PaymentRequestBody
 from carecall.payments.clinic_settings import payment_max_minor
 from carecall.payments.gateway import PaymentGatewayError
-from carecall.payments.models import PAID_STATUSES, PaymentRequest
+from carecall.payments.models import PAID_STATUSES, PaymentRequest, PaymentStatus
 from carecall.payments.receipts import payer_receipt_url
 from carecall.payments.selectors import (
     connection_of,
@@ -68,6 +68,7 @@ from carecall.payments.services.intents import payment_request_reconcile
 from carecall.payments.services.requests import (
     payment_request_create,
     payment_request_for_payer,
+    payment_request_overdue,
     payment_request_set_email,
 )
 
@@ -394,8 +395,13 @@ def payer_payment(request: HttpRequest, kind: str, token: str, request_id: str) 
     try:
         pr = payment_request_for_payer(payment_request=pr)
     except ServiceError as error:
-        pr.refresh_from_db()  # it may have just expired, or been paid
-        return JsonResponse({"error": error.message, "request": _info(pr)}, status=409)
+        shown = _info(pr)
+        if payment_request_overdue(pr):
+            # Shown as expired at once (the page drops Pay now); the reconcile job records it.
+            shown.update(
+                status=PaymentStatus.EXPIRED, status_label=str(PaymentStatus.EXPIRED.label)
+            )
+        return JsonResponse({"error": error.message, "request": shown}, status=409)
     return JsonResponse(
         {
             "request": _info(pr),

@@ -27,6 +27,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from carecall.core.errors import ServiceError
@@ -181,7 +182,11 @@ def payments_reconcile(*, older_than: timedelta = timedelta(minutes=3)) -> dict[
     counts["emails"] = 0
     # One broken request, refund, event or email must not stop the others, nor the later steps
     # (which would then never run again): each is logged, counted as an error, and passed by.
-    stuck = PaymentRequest.objects.filter(status__in=OPEN_STATUSES, updated_at__lte=cutoff)
+    # Overdue ones at once, however recently touched: the payer's page already shows them
+    # expired (its GET only reads), and this is where that is recorded.
+    stuck = PaymentRequest.objects.filter(
+        Q(updated_at__lte=cutoff) | Q(expires_at__lte=timezone.now()), status__in=OPEN_STATUSES
+    )
     for pr in stuck.iterator():
         try:
             if pr.expires_at <= timezone.now():

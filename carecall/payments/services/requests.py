@@ -250,23 +250,44 @@ def payment_request_set_email(*, payment_request: PaymentRequest, email: str) ->
     return pr
 
 
-def _payable(pr: PaymentRequest) -> PaymentRequest:
-    pr.refresh_from_db()
+def payment_request_overdue(pr: PaymentRequest) -> bool:
+    """Expired, or still open past its time (the reconcile job, or the next POST, records it)."""
+    return pr.status == PaymentStatus.EXPIRED or (
+        pr.status in OPEN_STATUSES and pr.expires_at <= timezone.now()
+    )
+
+
+def _refuse_unpayable(pr: PaymentRequest) -> None:
     if pr.status in (PaymentStatus.PAID, PaymentStatus.REFUNDED, PaymentStatus.PARTIALLY_REFUNDED):
         raise ServiceError(_("This payment has been made already."))
     if pr.status == PaymentStatus.CANCELLED:
         raise ServiceError(
             _("This payment request was cancelled: %(reason)s") % {"reason": pr.cancel_reason}
         )
-    if pr.status == PaymentStatus.EXPIRED or pr.expires_at <= timezone.now():
-        payment_request_expire(payment_request=pr)
+    if payment_request_overdue(pr):
         raise ServiceError(_("This payment request has expired. Contact the clinic."))
+
+
+def _payable(pr: PaymentRequest) -> PaymentRequest:
+    """For the payer's POSTs: an overdue request is expired here and now (after asking Stripe
+    whether it took money) before it is refused."""
+    pr.refresh_from_db()
+    try:
+        _refuse_unpayable(pr)
+    except ServiceError:
+        if payment_request_overdue(pr):
+            payment_request_expire(payment_request=pr)
+        raise
     return pr
 
 
 def payment_request_for_payer(*, payment_request: PaymentRequest) -> PaymentRequest:
-    """What the payer's page may open: the request, when it can still be paid."""
-    return _payable(payment_request)
+    """What the payer's page may open (a GET: it reads, never writes or calls Stripe): the
+    request when it can still be paid, else ServiceError with the reason. An overdue request is
+    refused as expired and left for the reconcile job (or the payer's next POST) to record."""
+    payment_request.refresh_from_db()
+    _refuse_unpayable(payment_request)
+    return payment_request
 
 
 def payment_request_expire(*, payment_request: PaymentRequest) -> bool:

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 import stripe_sandbox
 from carecall.payments.models import PaymentRequest, PaymentStatus
+from carecall.payments.services.reconcile import payments_reconcile
 from carecall.payments.tests.helpers import (
     HARBOUR,
     Call,
@@ -24,6 +25,7 @@ from carecall.payments.tests.helpers import (
     request_payment,
     start_call,
 )
+from testsupport.db_snapshot import database_snapshot, snapshot_changes
 from testsupport.world import World, client_for
 
 
@@ -129,8 +131,34 @@ def test_paying_a_cancelled_expired_or_paid_request_gets_409_with_a_clear_messag
     pr.refresh_from_db()
     assert pr.status == state
     if state == "expired":
-        # Opening it after its time is what expired it; Stripe's intent goes too.
+        # The payer's POST after its time is what expired it; Stripe's intent goes too.
         assert intent_at_stripe(sandbox, pr)["status"] == "canceled"
+
+
+def test_opening_an_overdue_request_writes_nothing_and_calls_no_stripe_until_reconcile(
+    call: Call,
+    pr: PaymentRequest,
+    sandbox: stripe_sandbox.SandboxServer,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """The payer's GET only reads: the reconcile job expires the request (asking Stripe first)
+    and cancels its intent."""
+    PaymentRequest.objects.filter(pk=pr.pk).update(expires_at=timezone.now() - timedelta(hours=1))
+    before = database_snapshot()
+    asked_before = len(sandbox.api_requests())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        opened = Client().get(call.payer_url(pr))
+
+    assert opened.status_code == 409
+    assert opened.json()["request"]["status"] == "expired"
+    assert snapshot_changes(before, database_snapshot()) == {}
+    assert sandbox.api_requests()[asked_before:] == []
+    with django_capture_on_commit_callbacks(execute=True):
+        payments_reconcile()
+    pr.refresh_from_db()
+    assert pr.status == PaymentStatus.EXPIRED
+    assert intent_at_stripe(sandbox, pr)["status"] == "canceled"
 
 
 def test_the_409_for_an_overdue_request_shows_it_expired_so_the_page_drops_pay_now(
@@ -145,9 +173,8 @@ def test_the_409_for_an_overdue_request_shows_it_expired_so_the_page_drops_pay_n
         opened = Client().get(call.payer_url(pr))
 
     assert opened.status_code == 409
-    pr.refresh_from_db()
-    assert pr.status == PaymentStatus.EXPIRED
     assert opened.json()["request"]["status"] == "expired"
+    assert opened.json()["request"]["status_label"] == "Expired"
 
 
 def test_complete_on_an_unpaid_intent_leaves_it_unpaid(

@@ -262,15 +262,22 @@ def test_expiry_is_on_the_audit_trail_and_the_clinician_sees_expired_on_list_and
     assert pr.reference in only_expired.content.decode()
 
 
-def test_a_request_expired_when_the_patient_opens_it_late_is_on_the_audit_trail_too(
+def test_a_request_the_patient_opens_late_is_expired_by_the_next_reconcile_and_audited_once(
     call: Call, pr: PaymentRequest, django_capture_on_commit_callbacks: Any
 ) -> None:
+    """Opening it (a GET) only reads; the next reconcile run records the expiry, however
+    recently the request was touched, and once."""
     from carecall.audit.models import AuditEntry
     from carecall.payments.audit_actions import PaymentAction
 
     PaymentRequest.objects.filter(pk=pr.pk).update(expires_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
         assert Client().get(call.payer_url(pr)).status_code == 409
+    pr.refresh_from_db()
+    assert pr.status == PaymentStatus.REQUESTED
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _reconcile()["expired"] == 1
+        assert _reconcile()["expired"] == 0
     pr.refresh_from_db()
     assert pr.status == PaymentStatus.EXPIRED
     assert (

@@ -23,7 +23,7 @@ from django.test import Client
 
 import stripe_sandbox
 from carecall.payments.models import PaymentRequest, PaymentStatus
-from carecall.payments.reconcile import intents_orphaned_cancel
+from carecall.payments.services.reconcile import intents_orphaned_cancel
 from carecall.payments.tests.faults.invariants import StatusHistory, assert_money_invariants
 from carecall.payments.tests.helpers import Call, pay_at_stripe, post_json, request_payment
 from testsupport.world import World
