@@ -47,7 +47,7 @@ js: $(JS_STAMP)
 
 # The first pass always runs on SQLite, even when DATABASE_URL points at PostgreSQL.
 pytest: $(STAMP) packages
-	env -u DATABASE_URL $(BIN)/pytest -q
+	env -u DATABASE_URL $(BIN)/pytest -q -m "not postgresql"
 
 # The suite again on PostgreSQL (a throwaway cluster when DATABASE_URL is not set); browser
 # tests ran in the first pass.
