@@ -3,8 +3,9 @@
 `email_send` renders the email and writes it as an `OutboxEmail` row in the current transaction
 (so it exists exactly when the change that caused it does), then tries to send it once the
 transaction commits. Sending never raises: a mail server that is down or refuses is logged, and
-the row is left for `email_outbox_send_due` (run by `carecall payments reconcile`, which the demo
-runs every minute), which retries with backoff. `signals.email_sent` fires when a row has really
+the row is left for `email_outbox_send_due` (the `email_outbox_send` periodic job this app
+registers in `apps.py`, run every minute by the task worker and the demo), which retries with
+backoff. `signals.email_sent` fires when a row has really
 gone out, so "sent" is only ever recorded after the fact.
 
 The outbox is not an archive: emails carry secrets (an invitation's accept link, whose token is
